@@ -1,0 +1,65 @@
+# Two environments, never mixed (see ../shared/ARCHITECTURE.md, "Environments"):
+#   .venv          the program's: pulumi, pulumi-azure-native, azureml-core (requirements*.txt)
+#   .venv-scoring  the scoring one: tensorflow, azmlinfsrv (model_service/requirements*.txt)
+# Both are created from the pins by the targets below; every other target depends on them.
+
+PYTHON ?= python3
+VENV := .venv
+SCORING_VENV := .venv-scoring
+PY := $(VENV)/bin/python
+SPY := $(SCORING_VENV)/bin/python
+MODEL_DIR ?= artifacts/model
+PORT ?= 5001
+STACK ?= dev
+
+.DEFAULT_GOAL := help
+.PHONY: help venvs model serve query demo destroy-local test test-program test-scoring lint bench
+
+help:
+	@echo "make demo           deploy the model on this machine with pulumi up (local stack), query it"
+	@echo "make destroy-local  pulumi destroy the local stack"
+	@echo "make test           lint and run the whole test suite (creates both environments)"
+	@echo "make serve          azmlinfsrv in the foreground on 127.0.0.1:\$$PORT (default 5001)"
+	@echo "make query          the how-to's sample query against http://127.0.0.1:\$$PORT/score"
+	@echo "make bench          the benchmarks (figures printed, results in bench/results/)"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(SCORING_VENV)/.installed: model_service/requirements.txt model_service/requirements-tools.txt
+	$(PYTHON) -m venv $(SCORING_VENV)
+	$(SPY) -m pip install --quiet --disable-pip-version-check -r model_service/requirements-tools.txt
+	touch $@
+
+venvs: $(VENV)/.installed $(SCORING_VENV)/.installed
+
+# A real model on a machine with no network: scikit-learn's bundled digits, upscaled to 28x28.
+$(MODEL_DIR)/metadata.json: | $(SCORING_VENV)/.installed
+	$(SPY) -m model_service.train --digits --out $(MODEL_DIR)
+
+model: $(MODEL_DIR)/metadata.json
+
+# Not WORKER_PRELOAD: with TensorFlow it hangs the workers.
+serve: model
+	AZUREML_MODEL_DIR=$(abspath $(MODEL_DIR)) $(SCORING_VENV)/bin/azmlinfsrv \
+		--entry_script model_service/score.py --model_dir $(abspath $(MODEL_DIR)) --port $(PORT)
+
+query: | $(SCORING_VENV)/.installed
+	$(SPY) -m model_service.client --uri http://127.0.0.1:$(PORT)/score
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+# The scoring tests need TensorFlow, the rest needs pulumi and azureml-core: one run per env.
+test-scoring: venvs
+	$(SPY) -m pytest tests/scoring
+
+test-program: venvs
+	$(PY) -m pytest tests --ignore=tests/scoring
+
+test: lint test-scoring test-program
+
+include $(wildcard mk/*.mk)
