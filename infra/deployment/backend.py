@@ -14,8 +14,9 @@ is what `read`/`delete` translate "already gone" into internally (never raised t
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from deployment.spec import DeploymentSpec

@@ -7,8 +7,9 @@ combinations lives in `config.py` (stack-level rules) and in the provider's `che
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 AuthMode = Literal["key", "token", "none"]
 AUTH_MODES: tuple[str, ...] = ("key", "token", "none")
