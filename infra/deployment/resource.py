@@ -1,0 +1,108 @@
+"""ModelDeployment: the dynamic resource that deploys the model, and its typed args.
+
+The program constructs it; construction hashes the content (model directory, source directory,
+environment file) so `pulumi preview` shows a content change as an update. The provider does
+the work (provider.py). Keys are secret outputs; they are None when the backend issues none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi.dynamic
+
+from deployment.hashing import file_sha256, tree_sha256
+from deployment.provider import OUTPUT_NAMES, SECRET_OUTPUTS, ModelDeploymentProvider
+from deployment.settings import ServiceSettings
+from deployment.spec import DeploymentSpec, target_fields
+from deployment.targets import AzureTarget, LocalTarget
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelDeploymentArgs:
+    """What to deploy where. Paths are absolute; their content, not their location, is compared."""
+
+    service_name: str
+    target: LocalTarget | AzureTarget  # AzureTarget fields may be pulumi Outputs
+    settings: ServiceSettings
+    model_name: str = "mnist-dnn"
+    model_dir: str
+    source_dir: str  # model_service/
+    entry_script: str = "score.py"
+    environment_file: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def to_spec(self) -> DeploymentSpec:
+        """The spec with content hashes. Raises ValueError naming the field when a path is bad."""
+        return DeploymentSpec(
+            service_name=self.service_name,
+            backend=self.target.backend,
+            target=target_fields(self.target),
+            model_name=self.model_name,
+            model_hash=_hash_dir("model_dir", self.model_dir, "train it first: make model"),
+            source_hash=_hash_dir("source_dir", self.source_dir, "the model_service/ directory"),
+            environment_hash=_hash_file("environment_file", self.environment_file),
+            settings=self.settings,
+            entry_script=self.entry_script,
+            model_dir=self.model_dir,
+            source_dir=self.source_dir,
+            environment_file=self.environment_file,
+            tags=dict(self.tags),
+        )
+
+
+def _absolute(name: str, value: str) -> Path:
+    path = Path(value)
+    if not path.is_absolute():
+        raise ValueError(f"ModelDeploymentArgs.{name}: {value!r} is not allowed: an absolute path")
+    return path
+
+
+def _hash_dir(name: str, value: str, hint: str) -> str:
+    path = _absolute(name, value)
+    try:
+        return tree_sha256(path)
+    except (OSError, ValueError) as e:
+        raise ValueError(
+            f"ModelDeploymentArgs.{name}: {value!r} is not a directory with files ({hint})"
+        ) from e
+
+
+def _hash_file(name: str, value: str) -> str:
+    path = _absolute(name, value)
+    if not path.is_file():
+        raise ValueError(f"ModelDeploymentArgs.{name}: {value!r} is not a file")
+    return file_sha256(path)
+
+
+class ModelDeployment(pulumi.dynamic.Resource, module="amlgpu", name="ModelDeployment"):
+    """The model as a web service (type token `pulumi-python:dynamic/amlgpu:ModelDeployment`)."""
+
+    scoring_uri: pulumi.Output[str]
+    swagger_uri: pulumi.Output[str | None]
+    health_uri: pulumi.Output[str | None]
+    state: pulumi.Output[str]
+    model_id: pulumi.Output[str]
+    model_version: pulumi.Output[str]
+    primary_key: pulumi.Output[str | None]
+    secondary_key: pulumi.Output[str | None]
+
+    def __init__(
+        self, name: str, args: ModelDeploymentArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        spec = args.to_spec()
+        props: dict[str, Any] = spec.to_inputs()
+        # Declared so the engine knows them as outputs; the provider fills them in.
+        props.update({output: None for output in OUTPUT_NAMES})
+        props["model_version"] = spec.model_version  # content-derived: known at preview
+        secret_opts = pulumi.ResourceOptions(additional_secret_outputs=list(SECRET_OUTPUTS))
+        super().__init__(
+            ModelDeploymentProvider(),
+            name,
+            props,
+            pulumi.ResourceOptions.merge(opts, secret_opts),
+        )
