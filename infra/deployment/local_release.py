@@ -1,0 +1,188 @@
+"""One release of a local service: a snapshot of the source and model, laid out as Azure ML
+lays them out in its containers, served by azmlinfsrv from the scoring environment.
+
+    <service dir>/releases/<release id>/
+        app/<source dir name>/...            the entry script's directory (AML_APP_ROOT)
+        azureml-models/<model>/<version>/... the model (AZUREML_MODEL_DIR)
+        server.log                           the inference server's stdout and stderr
+        release.json                         port and process record
+
+The snapshot is hashed again after copying: what runs is exactly what `diff` compared.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import secrets
+import shutil
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from deployment.backend import DeploymentFailed
+from deployment.hashing import tree_files, tree_sha256
+from deployment.process import ProcessRecord, environment_for_child, is_running, start_detached
+from deployment.spec import DeploymentSpec
+
+RELEASE_FILE = "release.json"
+SERVER_LOG = "server.log"
+PROBE_TIMEOUT_S = 2.0
+_POLL_S = 0.1
+
+# azmlinfsrv (the `azmlinfsrv` console script runs `amlserver.run()`) has no host option and
+# binds 0.0.0.0; a service on this machine answers on loopback only, so the host is set first.
+LAUNCHER = (
+    "import azureml_inference_server_http.amlserver as server; "
+    "server.DEFAULT_HOST = '127.0.0.1'; "
+    "server.run()"
+)
+
+
+class NotHealthy(Exception):
+    """A release did not become healthy; the caller adds the log tail."""
+
+
+@dataclass(frozen=True)
+class Release:
+    release_id: str
+    directory: Path
+    port: int
+    process: ProcessRecord
+
+    @property
+    def log_path(self) -> Path:
+        return self.directory / SERVER_LOG
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "release_id": self.release_id,
+            "directory": str(self.directory),
+            "port": self.port,
+            "process": self.process.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Release:
+        return cls(
+            release_id=str(data["release_id"]),
+            directory=Path(data["directory"]),
+            port=int(data["port"]),
+            process=ProcessRecord.from_dict(data["process"]),
+        )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def probe(port: int, path: str = "/") -> bool:
+    """True when GET http://127.0.0.1:<port><path> answers 200 (no proxies involved)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=PROBE_TIMEOUT_S)
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+
+
+def tail(path: Path, lines: int) -> str:
+    """The last `lines` lines of a log file ("" when there is none)."""
+    try:
+        with path.open("rb") as stream:
+            stream.seek(0, os.SEEK_END)
+            stream.seek(max(0, stream.tell() - 256 * 1024))
+            text = stream.read().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _copy_verified(source: Path, destination: Path, expected_sha256: str, field: str) -> None:
+    for relative, path in tree_files(source):
+        target = destination / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    if tree_sha256(destination) != expected_sha256:
+        raise DeploymentFailed(
+            f"{field}: the content of {source} changed after the program hashed it; run `pulumi up` again"
+        )
+
+
+def prepare(spec: DeploymentSpec, releases_dir: Path) -> tuple[str, Path, Path, Path]:
+    """Snapshot source and model into a new release directory.
+    Returns (release id, directory, app dir, model dir)."""
+    release_id = f"{spec.model_version}-{secrets.token_hex(3)}"
+    directory = releases_dir / release_id
+    app_dir = directory / "app" / Path(spec.source_dir).name
+    model_dir = directory / "azureml-models" / spec.model_name / spec.model_version
+    directory.mkdir(parents=True)
+    _copy_verified(Path(spec.source_dir), app_dir, spec.source_hash, "source_dir")
+    _copy_verified(Path(spec.model_dir), model_dir, spec.model_hash, "model_dir")
+    if not (app_dir / spec.entry_script).is_file():
+        raise DeploymentFailed(f"entry_script: {spec.entry_script!r} is not a file in {spec.source_dir}")
+    return release_id, directory, app_dir, model_dir
+
+
+def start(
+    spec: DeploymentSpec,
+    releases_dir: Path,
+    *,
+    python: Path,
+    workers: int,
+    environ: Mapping[str, str],
+) -> Release:
+    """Lay out a release and start its inference server (not yet waited for)."""
+    release_id, directory, app_dir, model_dir = prepare(spec, releases_dir)
+    port = free_port()
+    env = environment_for_child(
+        environ,
+        {
+            "AML_APP_ROOT": str(app_dir),
+            # Both import styles of an AML source directory: siblings, or the package by name.
+            "PYTHONPATH": f"{app_dir}{os.pathsep}{app_dir.parent}",
+            "SCORING_TIMEOUT_MS": str(spec.settings.scoring_timeout_ms),
+            "SERVICE_NAME": spec.service_name,
+            "PYTHONUNBUFFERED": "1",
+        },
+    )
+    argv = [
+        str(python),
+        "-c",
+        LAUNCHER,
+        "--entry_script",
+        str(app_dir / spec.entry_script),
+        "--model_dir",
+        str(model_dir),
+        "--port",
+        str(port),
+        "--worker_count",
+        str(workers),
+    ]
+    process = start_detached(argv, cwd=app_dir, env=env, log_path=directory / SERVER_LOG)
+    release = Release(release_id, directory, port, process)
+    (directory / RELEASE_FILE).write_text(json.dumps(release.to_dict()))
+    return release
+
+
+def wait_healthy(release: Release, timeout_s: float, progress: Callable[[str], None]) -> float:
+    """Wait until the release answers its health probe; returns the seconds it took.
+    Raises NotHealthy when the server exits first or the timeout passes."""
+    started = time.monotonic()
+    deadline = started + timeout_s
+    progress(f"waiting for the inference server on 127.0.0.1:{release.port} (up to {timeout_s:.0f} s)")
+    while time.monotonic() < deadline:
+        if not is_running(release.process):
+            raise NotHealthy("the inference server exited before it became healthy")
+        if probe(release.port):
+            return time.monotonic() - started
+        time.sleep(_POLL_S)
+    raise NotHealthy(f"the inference server was not healthy after {timeout_s:.0f} s")
