@@ -1,0 +1,114 @@
+"""Azure credentials for azureml-core, resolved at call time and never stored.
+
+Order (the first that yields a token wins):
+    1. service principal   AZURE_CLIENT_ID + AZURE_TENANT_ID + AZURE_CLIENT_SECRET
+                           (the variables the azure-native provider reads too)
+    2. managed identity    MsiAuthentication (a user-assigned identity when AZURE_CLIENT_ID
+                           is set without a secret)
+    3. Azure CLI login     AzureCliAuthentication (`az login`)
+
+Each candidate is probed with `get_authentication_header()`, which fetches an ARM token, so a
+candidate that cannot authenticate is skipped here, with its reason, rather than failing later
+in the middle of a deployment. If none works, `AzureAuthError` lists every attempt.
+
+The environment is read through the mapping passed in (tests hand in a dict). The secret is
+passed straight to the SDK object and never logged, stored or put into an error message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+SERVICE_PRINCIPAL_VARIABLES: tuple[str, ...] = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET")
+
+
+class AuthSdk(Protocol):
+    """The three azureml-core authentication classes (the real module or a test double)."""
+
+    ServicePrincipalAuthentication: Callable[..., Any]
+    MsiAuthentication: Callable[..., Any]
+    AzureCliAuthentication: Callable[..., Any]
+
+
+class AzureAuthError(Exception):
+    """No credential worked; the message lists each method tried and why it failed."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    method: str
+    reason: str  # why it was skipped or failed; never contains the secret
+
+
+def resolve_auth(sdk: AuthSdk, environ: Mapping[str, str]) -> Any:
+    """The first azureml-core authentication object that can obtain a token.
+
+    Raises `AzureAuthError` naming every method tried and why each failed.
+    """
+    attempts: list[Attempt] = []
+    for method, build in _candidates(sdk, environ):
+        try:
+            auth = build()
+            auth.get_authentication_header()  # fetches a token: proves the credential works
+        except _Skip as skip:
+            attempts.append(Attempt(method, str(skip)))
+            continue
+        except Exception as error:
+            attempts.append(Attempt(method, _describe(error, environ)))
+            continue
+        return auth
+    raise AzureAuthError(_summary(attempts))
+
+
+class _Skip(Exception):
+    """A candidate that does not apply (its settings are absent)."""
+
+
+def _candidates(sdk: AuthSdk, environ: Mapping[str, str]) -> list[tuple[str, Callable[[], Any]]]:
+    def service_principal() -> Any:
+        present = [name for name in SERVICE_PRINCIPAL_VARIABLES if environ.get(name)]
+        if len(present) != len(SERVICE_PRINCIPAL_VARIABLES):
+            missing = [name for name in SERVICE_PRINCIPAL_VARIABLES if name not in present]
+            raise _Skip(f"not configured: {', '.join(missing)} not set")
+        return sdk.ServicePrincipalAuthentication(
+            tenant_id=environ["AZURE_TENANT_ID"],
+            service_principal_id=environ["AZURE_CLIENT_ID"],
+            service_principal_password=environ["AZURE_CLIENT_SECRET"],
+        )
+
+    def managed_identity() -> Any:
+        client_id = environ.get("AZURE_CLIENT_ID")
+        if client_id and not environ.get("AZURE_CLIENT_SECRET"):
+            # A client id without a secret names a user-assigned identity.
+            return sdk.MsiAuthentication(identity_config={"client_id": client_id})
+        return sdk.MsiAuthentication()
+
+    def azure_cli() -> Any:
+        return sdk.AzureCliAuthentication()
+
+    return [
+        ("service principal (AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET)", service_principal),
+        ("managed identity", managed_identity),
+        ("Azure CLI login (az login)", azure_cli),
+    ]
+
+
+def _describe(error: Exception, environ: Mapping[str, str]) -> str:
+    text = f"{type(error).__name__}: {error}".strip()
+    secret = environ.get("AZURE_CLIENT_SECRET")
+    if secret:
+        text = text.replace(secret, "***")  # an SDK error could echo what it was given
+    first_line = text.splitlines()[0] if text else type(error).__name__
+    return first_line[:300]
+
+
+def _summary(attempts: list[Attempt]) -> str:
+    lines = ["no Azure credential worked; tried, in order:"]
+    lines += [f"  - {attempt.method}: {attempt.reason}" for attempt in attempts]
+    lines.append(
+        "Set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET for a service principal, "
+        "run on a machine with a managed identity, or run `az login`."
+    )
+    return "\n".join(lines)

@@ -1,0 +1,56 @@
+"""The scoring image Azure ML builds: model_service/environment.yml on a pinned GPU base image.
+
+Not `azureml.core.environment.DEFAULT_GPU_IMAGE`: in azureml-core 1.61 that is the untagged
+CUDA 11.8 image (`openmpi4.1.0-cuda11.8-cudnn8-ubuntu22.04`), deprecated, and TensorFlow 2.21
+needs CUDA 12.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+# TensorFlow 2.21 is built against CUDA 12.5.1 and cuDNN 9 (`tf.sysconfig.get_build_info()`);
+# `tensorflow[and-cuda]` in environment.yml installs the matching CUDA 12 user-space libraries as
+# wheels, so the base image must be CUDA 12.x on a glibc they support: Ubuntu 22.04, CUDA 12.5.
+# The tag is a dated, immutable one (never `latest`), taken from the list of current base-image
+# tags that azureml-core 1.61.0.post4 itself ships (azureml/_project/azureml_base_images.json).
+# To move it: pick a newer dated tag of the same repository from
+# https://mcr.microsoft.com/v2/azureml/openmpi5.0-cuda12.5-ubuntu22.04/tags/list and redeploy.
+GPU_BASE_IMAGE = "mcr.microsoft.com/azureml/openmpi5.0-cuda12.5-ubuntu22.04:20251130.v1"
+
+
+def environment_name(service_name: str) -> str:
+    return f"{service_name}-env"
+
+
+def build_environment(sdk: Any, service_name: str, environment_file: Path) -> Any:
+    """`Environment` from the conda file on `GPU_BASE_IMAGE` (what Azure ML builds the image from)."""
+    if not Path(environment_file).is_file():
+        raise FileNotFoundError(
+            f"environment_file: {environment_file} does not exist; "
+            "expected the scoring image's conda file, model_service/environment.yml"
+        )
+    return sdk.Environment.from_docker_image(
+        name=environment_name(service_name),
+        image=GPU_BASE_IMAGE,
+        conda_specification=str(environment_file),
+    )
+
+
+def build_inference_config(sdk: Any, source_dir: Path, entry_script: Path | str, environment: Any) -> Any:
+    """`InferenceConfig(entry_script, source_directory, environment)`: the whole source directory
+    is uploaded, and the entry script is named relative to it, as Azure ML requires."""
+    source = Path(source_dir)
+    script = Path(entry_script)
+    relative = script.relative_to(source) if script.is_absolute() else script
+    if not (source / relative).is_file():
+        raise FileNotFoundError(
+            f"entry_script: {relative} not found in source_dir {source}; "
+            "expected the scoring entry script inside the uploaded source directory (score.py)"
+        )
+    return sdk.InferenceConfig(
+        entry_script=relative.as_posix(),
+        source_directory=str(source),
+        environment=environment,
+    )
