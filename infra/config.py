@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -72,7 +73,7 @@ _ALLOWED_KEYS: dict[str, tuple[str, ...]] = {
     "workspace": ("existing",),
     "workspace.existing": ("subscriptionId", "resourceGroup", "name"),
     "cluster": ("vmSize", "nodeCount", "kubernetesVersion", "purpose", "loadBalancerType", "ssl"),
-    "cluster.ssl": ("leafDomainLabel", "overwriteExistingDomain"),
+    "cluster.ssl": ("leafDomainLabel", "overwriteExistingDomain", "cname"),
     "service": (
         "name",
         "replicas",
@@ -186,6 +187,7 @@ class SslConfig:
 
     leaf_domain_label: str | None = None
     overwrite_existing_domain: bool = False
+    cname: str | None = None  # the host name the certificate is for
     certificate: Secret | None = None
     key: Secret | None = None
 
@@ -452,6 +454,11 @@ def _ssl(reader: _Reader, secret_keys: frozenset[str]) -> SslConfig | None:
         rule="1–63 lowercase letters, digits and dashes, starting with a letter, not ending with a dash",
     )
     overwrite = reader.boolean("cluster.ssl.overwriteExistingDomain")
+    cname = reader.string(
+        "cluster.ssl.cname",
+        pattern=re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"),
+        rule="a DNS host name like ml.example.com (the name the certificate is for)",
+    )
     secrets: dict[str, Secret | None] = {}
     for key in SECRET_KEYS:
         raw = reader.raw(key)
@@ -478,9 +485,13 @@ def _ssl(reader: _Reader, secret_keys: frozenset[str]) -> SslConfig | None:
             label,
             "either a leaf domain label or sslCertificate/sslKey, not both",
         )
+    if has_pair and cname is None and reader.raw("cluster.ssl.cname") is None:
+        reader.fail(
+            "cluster.ssl.cname", None, "required with sslCertificate/sslKey: the name the certificate is for"
+        )
     if label is None and certificate is None and key is None:
         return None
-    return SslConfig(label, bool(overwrite), certificate, key)
+    return SslConfig(label, bool(overwrite), cname, certificate, key)
 
 
 def _cluster(reader: _Reader, secret_keys: frozenset[str]) -> ClusterConfig | None:
@@ -593,8 +604,8 @@ def _path(reader: _Reader, key: str, project_root: Path) -> Path | None:
     value = reader.string(key)
     if value is None:
         return None
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else (project_root / path).resolve()
+    # normpath, not resolve(): a virtualenv's python is a symlink whose path is its identity.
+    return Path(os.path.normpath(project_root / Path(value).expanduser()))
 
 
 def _default_suffix(project: str, stack: str) -> str:

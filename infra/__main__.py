@@ -1,0 +1,86 @@
+"""The program: read the stack config, wire the components, export. Nothing else.
+
+target azure: MlWorkspace → GpuAksCluster → ModelDeployment (Azure ML SDK v1 on the cluster).
+target local: ModelDeployment only (Azure ML's inference server on this machine); no Azure resource.
+"""
+
+from __future__ import annotations
+
+import pulumi
+from naming import stack_names
+
+from config import load_stack_config, pulumi_config_source
+from deployment.resource import ModelDeployment, ModelDeploymentArgs
+from deployment.targets import AzureTarget
+from gpu_cluster import GpuAksCluster, GpuAksClusterArgs
+from workspace import MlWorkspace, MlWorkspaceArgs
+
+values, secret_keys = pulumi_config_source()
+cfg = load_stack_config(
+    values, stack=pulumi.get_stack(), secret_keys=secret_keys, project=pulumi.get_project()
+)
+
+deployment_opts: pulumi.ResourceOptions | None = None
+if cfg.target == "azure":
+    names = stack_names(cfg.name_prefix, cfg.stack, cfg.name_suffix)
+    workspace = MlWorkspace(
+        "ml",
+        MlWorkspaceArgs(names=names, location=cfg.location, tags=cfg.tags, existing=cfg.existing_workspace),
+    )
+    cluster = GpuAksCluster(
+        "gpu",
+        GpuAksClusterArgs(
+            resource_group_name=workspace.resource_group_name,
+            location=cfg.location,
+            workspace_name=workspace.workspace_name,
+            cluster_name=names.cluster,
+            dns_prefix=names.dns_prefix,
+            compute_name=names.compute,
+            vm_size=cfg.cluster.vm_size,
+            node_count=cfg.cluster.node_count,
+            kubernetes_version=cfg.cluster.kubernetes_version,
+            cluster_purpose=cfg.cluster.purpose,
+            load_balancer_type=cfg.cluster.load_balancer_type,
+            ssl=cfg.cluster.ssl,
+            tags=cfg.tags,
+        ),
+    )
+    target: AzureTarget | object = AzureTarget(
+        subscription_id=workspace.subscription_id,
+        resource_group=workspace.resource_group_name,
+        workspace_name=workspace.workspace_name,
+        compute_name=cluster.compute_name,
+    )
+    deployment_opts = pulumi.ResourceOptions(depends_on=[cluster.compute])
+    pulumi.export("subscription_id", workspace.subscription_id)
+    pulumi.export("resource_group", workspace.resource_group_name)
+    pulumi.export("workspace_name", workspace.workspace_name)
+    pulumi.export("workspace_id", workspace.workspace_id)
+    pulumi.export("cluster_name", cluster.cluster_name)
+    pulumi.export("compute_name", cluster.compute_name)
+    pulumi.export("kubeconfig", cluster.kubeconfig)
+else:
+    assert cfg.local_target is not None
+    target = cfg.local_target
+
+deployment = ModelDeployment(
+    "model",
+    ModelDeploymentArgs(
+        service_name=cfg.service_name,
+        target=target,  # type: ignore[arg-type]
+        settings=cfg.service,
+        model_name=cfg.model_name,
+        model_dir=str(cfg.model_dir),
+        source_dir=str(cfg.source_dir),
+        environment_file=str(cfg.environment_file),
+        tags=cfg.tags,
+    ),
+    opts=deployment_opts,
+)
+pulumi.export("target", cfg.target)
+pulumi.export("service_name", cfg.service_name)
+for output in ("scoring_uri", "swagger_uri", "health_uri", "state", "model_id", "model_version"):
+    pulumi.export(output, getattr(deployment, output))
+if cfg.target == "azure":
+    pulumi.export("primary_key", deployment.primary_key)
+    pulumi.export("secondary_key", deployment.secondary_key)

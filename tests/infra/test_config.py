@@ -1,0 +1,319 @@
+"""The stack config: defaults, parsing, and every validation rule with its exact message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gpu_sizes import GPU_SIZES, RETIRED_GPU_SIZES
+
+from config import NAMESPACE, ConfigError, Secret, load_stack_config
+from deployment.settings import Autoscale, ServiceSettings
+from deployment.targets import LocalTarget
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TAGS = {"owner": "ml-platform", "expires-on": "2026-12-31"}
+PEM_CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+PEM_KEY = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
+
+
+def azure(**overrides: Any) -> dict[str, Any]:
+    """A valid azure stack's config (the how-to's settings) with top-level keys replaced."""
+    values: dict[str, Any] = {"target": "azure", "tags": dict(TAGS)}
+    values.update(overrides)
+    return values
+
+
+def problems(source: dict[str, Any], secret_keys: tuple[str, ...] = ()) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(source, stack="dev", secret_keys=secret_keys)
+    return [str(problem) for problem in caught.value.problems]
+
+
+def the_problem(source: dict[str, Any], secret_keys: tuple[str, ...] = ()) -> str:
+    found = problems(source, secret_keys)
+    assert len(found) == 1, found
+    return found[0]
+
+
+# --- defaults and parsing -----------------------------------------------------------------------
+
+
+def test_empty_config_is_the_local_target_with_the_how_tos_service_settings():
+    cfg = load_stack_config({}, stack="local")
+    assert cfg.target == "local"
+    assert cfg.service == ServiceSettings(
+        replicas=3, cpu_cores=2.0, memory_gb=4.0, gpu_cores=1, autoscale=Autoscale(enabled=False), auth="key"
+    )
+    assert cfg.service_name == "aks-dnn-mnist"
+    assert cfg.model_name == "mnist-dnn"
+    assert cfg.model_dir == PROJECT_ROOT / "artifacts" / "model"
+    assert cfg.model_dir.is_absolute()
+    assert cfg.local_target == LocalTarget()
+    assert cfg.tags == {}
+    assert cfg.environment_file == PROJECT_ROOT / "model_service" / "requirements.txt"
+
+
+def test_engine_strings_and_json_objects_parse_like_native_values():
+    engine_style = {
+        f"{NAMESPACE}:target": "azure",
+        f"{NAMESPACE}:tags": '{"owner": "me", "expires-on": "2027-01-31"}',
+        f"{NAMESPACE}:service": '{"replicas": "2", "cpuCores": "1.5", "authEnabled": "false", '
+        '"tokenAuthEnabled": "true", "autoscale": {"enabled": "false"}}',
+        f"{NAMESPACE}:cluster": '{"nodeCount": "2"}',
+        "azure-native:location": "westeurope",
+        "other-project:key": "ignored",
+    }
+    cfg = load_stack_config(engine_style, stack="dev")
+    assert cfg.target == "azure"
+    assert cfg.location == "westeurope"  # from azure-native:location when not set here
+    assert cfg.tags == {"owner": "me", "expires-on": "2027-01-31"}
+    assert (cfg.service.replicas, cfg.service.cpu_cores, cfg.service.auth) == (2, 1.5, "token")
+    assert cfg.cluster.node_count == 2
+    assert cfg.local_target is None
+    assert cfg.environment_file == PROJECT_ROOT / "model_service" / "environment.yml"
+
+
+def test_local_target_keys_resolve_paths_against_the_project_root(tmp_path: Path):
+    cfg = load_stack_config(
+        {"local": {"python": ".venv-scoring/bin/python", "stateDir": str(tmp_path), "workers": 2}},
+        stack="local",
+    )
+    assert cfg.local_target == LocalTarget(
+        python=str(PROJECT_ROOT / ".venv-scoring" / "bin" / "python"), state_dir=str(tmp_path), workers=2
+    )
+
+
+def test_vm_size_is_matched_case_insensitively_and_stored_canonically():
+    cfg = load_stack_config(azure(cluster={"vmSize": "standard_nc4AS_t4_v3"}), stack="dev")
+    assert cfg.cluster.vm_size == "Standard_NC4as_T4_v3"
+
+
+def test_name_suffix_is_stable_per_stack_and_differs_between_stacks():
+    first = load_stack_config(azure(), stack="dev").name_suffix
+    assert first == load_stack_config(azure(), stack="dev").name_suffix
+    assert first != load_stack_config(azure(), stack="prod").name_suffix
+    assert load_stack_config(azure(nameSuffix="a1b2c3"), stack="dev").name_suffix == "a1b2c3"
+
+
+def test_adopting_a_workspace():
+    existing = {
+        "subscriptionId": "00000000-0000-4000-8000-00000000000a",
+        "resourceGroup": "rg-ml",
+        "name": "mlw",
+    }
+    cfg = load_stack_config(azure(workspace={"existing": existing}), stack="dev")
+    assert cfg.existing_workspace is not None
+    assert (cfg.existing_workspace.resource_group, cfg.existing_workspace.name) == ("rg-ml", "mlw")
+
+
+def test_ssl_certificate_and_key_come_only_from_secret_config_and_never_show():
+    source = azure(sslCertificate=PEM_CERT, sslKey=PEM_KEY, cluster={"ssl": {"cname": "ml.example.com"}})
+    cfg = load_stack_config(source, stack="dev", secret_keys=(f"{NAMESPACE}:sslCertificate", "sslKey"))
+    assert cfg.cluster.ssl is not None
+    assert isinstance(cfg.cluster.ssl.key, Secret)
+    assert cfg.cluster.ssl.key.reveal() == PEM_KEY
+    assert "PRIVATE KEY" not in repr(cfg)
+
+
+# --- each rule, its exact message ---------------------------------------------------------------
+
+
+def test_retired_vm_size_is_rejected_with_its_replacement():
+    assert the_problem(azure(cluster={"vmSize": "Standard_NC6"})) == (
+        "aml-gpu-inference:cluster.vmSize = 'Standard_NC6': "
+        "retired by Azure; use Standard_NC4as_T4_v3 (same GPUs per VM)"
+    )
+    assert the_problem(azure(cluster={"vmSize": "Standard_NC6s_v3"})) == (
+        "aml-gpu-inference:cluster.vmSize = 'Standard_NC6s_v3': "
+        "retired by Azure; use Standard_NC24ads_A100_v4 (same GPUs per VM)"
+    )
+
+
+def test_every_retired_size_suggests_a_current_size_with_as_many_gpus_per_vm():
+    for retired, replacement in RETIRED_GPU_SIZES.items():
+        assert replacement in GPU_SIZES, retired
+
+
+def test_unknown_vm_size_lists_the_current_gpu_sizes():
+    message = the_problem(azure(cluster={"vmSize": "Standard_D4s_v5"}))
+    assert message == (
+        "aml-gpu-inference:cluster.vmSize = 'Standard_D4s_v5': one of the current GPU sizes: "
+        + ", ".join(GPU_SIZES)
+    )
+    for size in (
+        "Standard_NC4as_T4_v3",
+        "Standard_NC64as_T4_v3",
+        "Standard_NC96ads_A100_v4",
+        "Standard_NC80adis_H100_v5",
+    ):
+        assert size in message
+
+
+def test_replicas_times_gpus_beyond_the_pool_is_rejected():
+    message = the_problem(azure(cluster={"nodeCount": 2}, service={"replicas": 3}))
+    assert message == (
+        "aml-gpu-inference:service.replicas = 3: ≤ 2: 3 × 1 GPU = 3 GPUs, but the pool has "
+        "2 × Standard_NC4as_T4_v3 = 2 GPUs (AKS pods can't share a GPU)"
+    )
+
+
+def test_with_autoscale_the_maximum_replicas_must_fit_the_pool():
+    service = {"autoscale": {"enabled": True, "minReplicas": 1, "maxReplicas": 4}}
+    assert the_problem(azure(service=service)) == (
+        "aml-gpu-inference:service.autoscale.maxReplicas = 4: ≤ 3: 4 × 1 GPU = 4 GPUs, but the pool has "
+        "3 × Standard_NC4as_T4_v3 = 3 GPUs (AKS pods can't share a GPU)"
+    )
+    # Fits on a pool with more GPUs per node: 2 nodes × 4 GPUs.
+    cfg = load_stack_config(
+        azure(service=service, cluster={"vmSize": "Standard_NC64as_T4_v3", "nodeCount": 2}), stack="d"
+    )
+    assert cfg.service.autoscale.max_replicas == 4
+
+
+def test_a_replica_must_fit_on_one_node():
+    assert problems(azure(service={"gpuCores": 2, "replicas": 1, "cpuCores": 8, "memoryGb": 64})) == [
+        "aml-gpu-inference:service.gpuCores = 2: ≤ 1: a Standard_NC4as_T4_v3 node has 1",
+        "aml-gpu-inference:service.cpuCores = 8.0: ≤ 4: a Standard_NC4as_T4_v3 node has 4",
+        "aml-gpu-inference:service.memoryGb = 64.0: ≤ 28: a Standard_NC4as_T4_v3 node has 28 GiB",
+    ]
+
+
+def test_fast_prod_needs_three_nodes_and_twelve_vcpus():
+    assert problems(azure(cluster={"purpose": "FastProd", "nodeCount": 2}, service={"replicas": 2})) == [
+        "aml-gpu-inference:cluster.nodeCount = 2: ≥ 3 with purpose FastProd",
+        "aml-gpu-inference:cluster.vmSize = 'Standard_NC4as_T4_v3': FastProd needs ≥ 12 vCPUs in total; "
+        "2 × Standard_NC4as_T4_v3 has 8",
+    ]
+    # 3 × 4 vCPUs is exactly enough.
+    assert (
+        load_stack_config(azure(cluster={"purpose": "FastProd"}), stack="dev").cluster.purpose == "FastProd"
+    )
+
+
+def test_service_name_rule():
+    for bad in ("ab", "A-service", "my_service", "-leading", "trailing-", "x" * 33, "9starts-with-digit"):
+        assert the_problem(azure(service={"name": bad})) == (
+            f"aml-gpu-inference:service.name = {bad!r}: 3–32 lowercase letters, digits and dashes, "
+            "starting with a letter and not ending with a dash"
+        )
+    for good in ("abc", "aks-dnn-mnist", "a" * 32, "svc-2"):
+        assert load_stack_config(azure(service={"name": good}), stack="dev").service_name == good
+
+
+def test_key_auth_and_token_auth_both_on():
+    assert the_problem(azure(service={"authEnabled": True, "tokenAuthEnabled": True})) == (
+        "aml-gpu-inference:service.tokenAuthEnabled = true: "
+        "not together with service.authEnabled = true: choose key auth or token auth"
+    )
+
+
+def test_autoscale_min_greater_than_max():
+    service = {"autoscale": {"enabled": True, "minReplicas": 3, "maxReplicas": 2}}
+    assert the_problem(azure(service=service)) == (
+        "aml-gpu-inference:service.autoscale.minReplicas = 3: ≤ service.autoscale.maxReplicas (2)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "allowed"),
+    [
+        ("replicas", 0, "a whole number ≥ 1"),
+        ("replicas", -1, "a whole number ≥ 1"),
+        ("replicas", 1.5, "a whole number ≥ 1"),
+        ("gpuCores", 0, "a whole number ≥ 1"),
+        ("cpuCores", 0, "a number > 0"),
+        ("cpuCores", -0.5, "a number > 0"),
+        ("memoryGb", 0, "a number > 0"),
+        ("scoringTimeoutMs", 0, "a whole number ≥ 1"),
+        ("maxConcurrentRequestsPerReplica", 0, "a whole number ≥ 1"),
+    ],
+)
+def test_zero_or_negative_resources(key: str, value: Any, allowed: str):
+    shown = str(float(value)) if isinstance(value, float) else str(value)
+    assert the_problem(azure(service={key: value})) == f"aml-gpu-inference:service.{key} = {shown}: {allowed}"
+
+
+def test_required_tags_on_azure_and_their_format():
+    assert problems({"target": "azure"}) == [
+        "aml-gpu-inference:tags.owner = null: required on the azure target: a non-empty string",
+        "aml-gpu-inference:tags.expires-on = null: required on the azure target: a non-empty string",
+    ]
+    assert the_problem(azure(tags={"owner": "me", "expires-on": "31/12/2026"})) == (
+        "aml-gpu-inference:tags.expires-on = '31/12/2026': an ISO date YYYY-MM-DD"
+    )
+    assert the_problem(azure(tags={"owner": "me", "expires-on": "2026-02-30"})) == (
+        "aml-gpu-inference:tags.expires-on = '2026-02-30': an ISO date YYYY-MM-DD"
+    )
+
+
+def test_unknown_keys_are_reported_with_the_keys_allowed_there():
+    assert the_problem(azure(service={"replica": 3})) == (
+        "aml-gpu-inference:service.replica = 3: unknown key; allowed here: name, replicas, cpuCores, "
+        "memoryGb, gpuCores, autoscale, authEnabled, tokenAuthEnabled, scoringTimeoutMs, "
+        "maxConcurrentRequestsPerReplica"
+    )
+
+
+def test_target_choice():
+    assert the_problem({"target": "aws"}) == "aml-gpu-inference:target = 'aws': one of azure, local"
+
+
+def test_ssl_key_in_plain_config_is_rejected_without_showing_it():
+    source = azure(sslCertificate=PEM_CERT, sslKey=PEM_KEY, cluster={"ssl": {"cname": "ml.example.com"}})
+    found = problems(source, secret_keys=("sslCertificate",))
+    assert found == [
+        "aml-gpu-inference:sslKey = '[hidden]': "
+        "must be secret config: pulumi config set --secret sslKey < file.pem"
+    ]
+    assert "PRIVATE KEY" not in "".join(found)
+
+
+def test_leaf_domain_label_and_certificate_are_exclusive():
+    source = azure(
+        sslCertificate=PEM_CERT,
+        sslKey=PEM_KEY,
+        cluster={"ssl": {"leafDomainLabel": "mnist", "cname": "ml.example.com"}},
+    )
+    assert the_problem(source, secret_keys=("sslCertificate", "sslKey")) == (
+        "aml-gpu-inference:cluster.ssl.leafDomainLabel = 'mnist': "
+        "either a leaf domain label or sslCertificate/sslKey, not both"
+    )
+
+
+# --- all at once --------------------------------------------------------------------------------
+
+
+def test_all_problems_are_reported_together_in_one_error():
+    source = {
+        "target": "azure",
+        "tags": {"owner": "me", "expires-on": "tomorrow"},
+        "cluster": {"vmSize": "Standard_NC6s_v3", "purpose": "Prod"},
+        "service": {
+            "name": "Bad_Name",
+            "replicas": 0,
+            "authEnabled": True,
+            "tokenAuthEnabled": True,
+            "autoscale": {"minReplicas": 5, "maxReplicas": 2},
+        },
+        "typo": 1,
+    }
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(source, stack="dev")
+    keys = [problem.key for problem in caught.value.problems]
+    assert keys == [
+        "typo",
+        "tags.expires-on",
+        "cluster.vmSize",
+        "cluster.purpose",
+        "service.name",
+        "service.replicas",
+        "service.tokenAuthEnabled",
+        "service.autoscale.minReplicas",
+    ]
+    message = str(caught.value)
+    assert message.startswith(
+        "invalid stack config (8 problems):\n  - aml-gpu-inference:typo = 1: unknown key"
+    )
+    assert "aml-gpu-inference:cluster.purpose = 'Prod': one of DevTest, FastProd" in message
