@@ -43,6 +43,10 @@ def build_inference_config(sdk: Any, source_dir: Path, entry_script: Path | str,
     is uploaded, and the entry script is named relative to it, as Azure ML requires."""
     source = Path(source_dir)
     script = Path(entry_script)
+    if script.is_absolute() and not script.is_relative_to(source):
+        raise FileNotFoundError(
+            f"entry_script: {script} is outside source_dir {source}; Azure ML uploads only source_dir"
+        )
     relative = script.relative_to(source) if script.is_absolute() else script
     if not (source / relative).is_file():
         raise FileNotFoundError(

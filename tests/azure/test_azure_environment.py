@@ -1,0 +1,94 @@
+"""The scoring image's base: pinned, tagged, CUDA 12 on Ubuntu 22.04, and fitting TensorFlow."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import azureml
+import pytest
+from azure_cases import CONDA_FILE
+from fakes.azureml_sdk import FakeAzureMl
+
+from deployment.azure_environment import GPU_BASE_IMAGE, build_environment, build_inference_config
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SCORING_SITE = PROJECT_ROOT / ".venv-scoring" / "lib" / "python3.11" / "site-packages"
+
+
+def _repository_and_tag(image: str) -> tuple[str, str]:
+    repository, _, tag = image.rpartition(":")
+    return repository, tag
+
+
+def test_the_base_image_is_tagged_with_an_immutable_dated_tag():
+    repository, tag = _repository_and_tag(GPU_BASE_IMAGE)
+
+    assert repository.startswith("mcr.microsoft.com/azureml/")
+    assert re.fullmatch(r"\d{8}\.v\d+", tag), f"{GPU_BASE_IMAGE}: expected a dated tag like 20251130.v1"
+
+
+def test_the_base_image_is_cuda_12_on_ubuntu_22_04_and_not_the_deprecated_default():
+    from azureml.core.environment import DEFAULT_GPU_IMAGE
+
+    repository, _ = _repository_and_tag(GPU_BASE_IMAGE)
+    assert re.search(r"-cuda12\.\d+-", repository), repository
+    assert repository.endswith("-ubuntu22.04")
+    assert GPU_BASE_IMAGE != DEFAULT_GPU_IMAGE
+    assert "cuda11" in DEFAULT_GPU_IMAGE  # why we pin our own
+
+
+def test_the_tag_is_one_the_installed_sdk_lists_as_current():
+    known = json.loads((Path(azureml.__path__[0]) / "_project" / "azureml_base_images.json").read_text())
+    repository, tag = _repository_and_tag(GPU_BASE_IMAGE)
+
+    assert known.get(repository) == tag
+
+
+def test_the_base_image_cuda_major_matches_the_scoring_tensorflow_wheels():
+    metadata = next(SCORING_SITE.glob("tensorflow-*.dist-info/METADATA"), None)
+    if metadata is None:
+        pytest.skip("the scoring environment (.venv-scoring) is not created")
+    text = metadata.read_text()
+    tensorflow = re.search(r"^Version: (\S+)", text, re.MULTILINE)
+    cuda_runtime = re.search(r"nvidia-cuda-runtime-cu(\d+)", text)
+    assert tensorflow and cuda_runtime
+
+    image_cuda = re.search(r"-cuda(\d+)\.(\d+)-", GPU_BASE_IMAGE)
+    assert image_cuda and image_cuda.group(1) == cuda_runtime.group(1), (
+        f"tensorflow {tensorflow.group(1)} needs CUDA {cuda_runtime.group(1)}.x; base image {GPU_BASE_IMAGE}"
+    )
+
+
+def test_build_environment_uses_the_conda_file_on_the_base_image(fake: FakeAzureMl, tmp_path: Path):
+    conda_file = tmp_path / "environment.yml"
+    conda_file.write_text(CONDA_FILE)
+
+    environment = build_environment(fake.sdk, "mnist-gpu", conda_file)
+
+    assert environment.name == "mnist-gpu-env"
+    assert environment.docker.base_image == GPU_BASE_IMAGE
+    pip = list(environment.python.conda_dependencies.pip_packages)
+    assert "tensorflow[and-cuda]==2.21.0" in pip
+    assert "azureml-inference-server-http==1.5.1" in pip
+
+
+def test_a_missing_conda_file_is_named(fake: FakeAzureMl, tmp_path: Path):
+    with pytest.raises(FileNotFoundError, match="environment_file"):
+        build_environment(fake.sdk, "mnist-gpu", tmp_path / "missing.yml")
+
+
+def test_a_missing_entry_script_is_named(fake: FakeAzureMl, tmp_path: Path):
+    with pytest.raises(FileNotFoundError, match=r"entry_script: score\.py"):
+        build_inference_config(fake.sdk, tmp_path, "score.py", environment=None)
+
+
+def test_the_project_conda_file_can_serve_on_the_gpu():
+    conda_file = PROJECT_ROOT / "model_service" / "environment.yml"
+    if not conda_file.exists():
+        pytest.skip("model_service/environment.yml is not written yet")
+    text = conda_file.read_text()
+
+    assert "tensorflow[and-cuda]" in text, "without the and-cuda extra TensorFlow finds no CUDA libraries"
+    assert "azureml-inference-server-http" in text or "azureml-defaults" in text, "no inference server"
