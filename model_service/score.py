@@ -1,0 +1,145 @@
+"""Azure ML entry script: `init()` and `run()` over one `Scorer` (model_service/scorer.py).
+
+azmlinfsrv (Azure ML's inference server) loads this file by path and calls `init()` once per
+worker, then `run(request)` per request. `run` is decorated with `@rawhttp`, so it receives the
+Flask request itself and returns an `AMLResponse` with its own status: invalid input is a 4xx
+with a JSON `{"message": ...}` naming the problem, never the server's generic 500.
+
+    POST /score  Content-Type: application/json (or none)   {"data": [[784 numbers in 0..1], ...]}
+                 Content-Type: application/octet-stream     uint8 pixels, 784 bytes per image
+                 Content-Type: application/octet-stream; dtype=float32   float32 LE, 3136 bytes per image
+             ->  200 application/json [7, 2, 1, ...]  (one predicted digit per image)
+
+Settings come from the environment, read once in `init()` (see `ScorerSettings.from_env`):
+AZUREML_MODEL_DIR (set by Azure ML / `azmlinfsrv --model_dir`), SCORE_MAX_BATCH,
+SCORE_MAX_BODY_BYTES, SCORE_WARMUP_BATCHES.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from azureml_inference_server_http.api.aml_request import rawhttp
+from azureml_inference_server_http.api.aml_response import AMLResponse
+from werkzeug.exceptions import RequestEntityTooLarge
+
+if TYPE_CHECKING:
+    from flask import Request
+
+    from model_service import scorer as _scorer_types
+
+
+def _import_scorer() -> ModuleType:
+    """model_service.scorer when imported as a package (tests, tools); otherwise the file beside
+    this one, because azmlinfsrv executes score.py by path as a top-level module whose directory
+    need not be on sys.path (locally it is not; in Azure ML it is the source directory)."""
+    if __package__:
+        return importlib.import_module(".scorer", __package__)
+    name = "model_service_scorer"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("scorer.py"))
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load scorer.py beside {__file__}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # before exec: dataclasses look their module up while being built
+    spec.loader.exec_module(module)
+    return module
+
+
+scoring = _import_scorer()
+
+_JSON_HEADERS = {"Content-Type": "application/json"}
+_ALLOWED_METHODS = "POST, OPTIONS"
+
+
+class MethodNotAllowed(scoring.ScoringError):
+    status = 405
+
+
+class ScoringService:
+    """Azure ML's init()/run() contract over one Scorer: HTTP in, HTTP out."""
+
+    def __init__(self) -> None:
+        self._scorer: _scorer_types.Scorer | None = None
+
+    @property
+    def scorer(self) -> _scorer_types.Scorer | None:
+        return self._scorer
+
+    def init(self, environ: Mapping[str, str]) -> None:
+        """Read the settings from `environ`, load and warm the model. Raises SettingsError or
+        ModelLoadError; azmlinfsrv then logs the error and the model directory's files and exits."""
+        scorer = scoring.Scorer(scoring.ScorerSettings.from_env(environ))
+        scorer.load()
+        self._scorer = scorer
+
+    def run(self, request: Request) -> AMLResponse:
+        """One /score request -> 200 with the digits, or a 4xx/503 with {"message": ...}."""
+        try:
+            return self._score(request)
+        except scoring.ScoringError as error:
+            headers = dict(_JSON_HEADERS)
+            if isinstance(error, MethodNotAllowed):
+                headers["Allow"] = _ALLOWED_METHODS
+            return AMLResponse(orjson.dumps({"message": str(error)}), error.status, headers)
+
+    def _score(self, request: Request) -> AMLResponse:
+        if request.method == "OPTIONS":  # CORS pre-flight; flask-cors adds its headers when enabled
+            return AMLResponse(b"", 200, {"Allow": _ALLOWED_METHODS})
+        if request.method != "POST":
+            raise MethodNotAllowed(
+                f"method {request.method} is not allowed on /score (allowed: POST); "
+                f"send images as {scoring.JSON_EXAMPLE}"
+            )
+        scorer = self._scorer
+        if scorer is None or not scorer.ready:
+            raise scoring.NotReady("the model is not loaded yet")
+        encoding = scoring.parse_content_type(request.headers.get("Content-Type"))
+        body = _read_body(request, scorer.settings.max_body_bytes)
+        return AMLResponse(scorer.score(body, encoding), 200, _JSON_HEADERS)
+
+
+def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 before it is read (declared length) or as soon as it passes
+    `limit` (chunked bodies), so an oversized request is never held in memory or parsed."""
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        raise scoring.PayloadTooLarge(_too_large(f"{declared} bytes", limit))
+    # werkzeug stops a chunked body quietly at max_content_length (no error): allow one byte more
+    # than the limit, so a body that reaches it is seen as too large instead of being truncated.
+    request.max_content_length = limit + 1
+    try:
+        body = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        body = None
+    if body is None or len(body) > limit:
+        raise scoring.PayloadTooLarge(_too_large("more bytes", limit))
+    return body
+
+
+def _too_large(size: str, limit: int) -> str:
+    return (
+        f"body of {size} is over the limit of {limit} bytes ({scoring.ENV_MAX_BODY_BYTES}); split the batch"
+    )
+
+
+_SERVICE = ScoringService()
+
+
+def init() -> None:
+    """Called once per worker by azmlinfsrv (AZUREML_MODEL_DIR is set by Azure ML or --model_dir)."""
+    _SERVICE.init(os.environ)
+
+
+@rawhttp
+def run(request: Any) -> AMLResponse:
+    """Called per request by azmlinfsrv with the Flask request (@rawhttp)."""
+    return _SERVICE.run(request)

@@ -1,0 +1,457 @@
+"""The entry script and its scorer, in process: settings, decoding, devices, the model, HTTP mapping.
+
+The model is the real one `trained_model_dir` trains on scikit-learn's digits; requests are real
+Flask requests built by werkzeug, handed to `run()` as azmlinfsrv hands them (`@rawhttp`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from flask import Request
+from werkzeug.test import EnvironBuilder
+
+from model_service import mnist, score, train
+from model_service import scorer as scoring
+
+MAX_BATCH = 16
+MAX_BODY = 1_000_000
+JSON_CT = "application/json"
+UINT8_CT = "application/octet-stream"
+FLOAT32_CT = "application/octet-stream; dtype=float32"
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixtures
+
+
+@pytest.fixture(scope="module")
+def held_out() -> mnist.Dataset:
+    """The digits training held out (same split as train.py), so accuracy here is honest."""
+    data = mnist.load_digits_as_mnist()
+    _, test_set = mnist.split(data, test_fraction=train.DEFAULT_TEST_FRACTION, seed=train.DEFAULT_SEED)
+    return test_set
+
+
+@pytest.fixture(scope="module")
+def service(trained_model_dir: Path) -> score.ScoringService:
+    service = score.ScoringService()
+    service.init(
+        {
+            "AZUREML_MODEL_DIR": str(trained_model_dir),
+            "SCORE_MAX_BATCH": str(MAX_BATCH),
+            "SCORE_MAX_BODY_BYTES": str(MAX_BODY),
+            "SCORE_WARMUP_BATCHES": "1,4",
+        }
+    )
+    return service
+
+
+@pytest.fixture(scope="module")
+def model_digits(trained_model_dir: Path) -> Any:
+    """Predictions straight from the SavedModel's `serve` endpoint: what the scorer must match."""
+    import tensorflow as tf
+
+    model = tf.saved_model.load(str(trained_model_dir))
+
+    def predict(images: np.ndarray) -> np.ndarray:
+        return np.argmax(model.serve(tf.constant(images)).numpy(), axis=1)
+
+    return predict
+
+
+def request(body: bytes = b"", content_type: str | None = JSON_CT, method: str = "POST") -> Request:
+    headers = {"Content-Type": content_type} if content_type is not None else {}
+    builder = EnvironBuilder(path="/score", method=method, data=body, headers=headers)
+    environ = builder.get_environ()
+    if content_type is None:
+        environ.pop("CONTENT_TYPE", None)
+    return Request(environ)
+
+
+def json_body(images: np.ndarray | list[Any]) -> bytes:
+    rows = images.tolist() if isinstance(images, np.ndarray) else images
+    return json.dumps({"data": rows}).encode()
+
+
+def call(service: score.ScoringService, req: Request) -> tuple[int, Any]:
+    response = service.run(req)
+    assert response.headers["Content-Type"] == "application/json" or response.status_code == 200
+    data = response.get_data()
+    return response.status_code, json.loads(data) if data else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings
+
+
+def test_settings_defaults_need_only_the_model_dir(tmp_path: Path) -> None:
+    settings = scoring.ScorerSettings.from_env({"AZUREML_MODEL_DIR": str(tmp_path)})
+    assert settings.model_root == tmp_path
+    assert settings.max_batch == scoring.DEFAULT_MAX_BATCH
+    assert settings.max_body_bytes == scoring.DEFAULT_MAX_BODY_BYTES
+    assert settings.warmup_batches == scoring.DEFAULT_WARMUP_BATCHES
+
+
+def test_settings_read_from_the_mapping(tmp_path: Path) -> None:
+    settings = scoring.ScorerSettings.from_env(
+        {
+            "AZUREML_MODEL_DIR": str(tmp_path),
+            "SCORE_MAX_BATCH": "64",
+            "SCORE_MAX_BODY_BYTES": "4096",
+            "SCORE_WARMUP_BATCHES": "1, 32,64",
+        }
+    )
+    assert (settings.max_batch, settings.max_body_bytes, settings.warmup_batches) == (64, 4096, (1, 32, 64))
+
+
+@pytest.mark.parametrize(
+    ("env", "fragments"),
+    [
+        ({}, ["AZUREML_MODEL_DIR is not set", "--model_dir"]),
+        ({"SCORE_MAX_BATCH": "many"}, ["SCORE_MAX_BATCH", "'many'", "not an integer"]),
+        ({"SCORE_MAX_BATCH": "0"}, ["SCORE_MAX_BATCH", "0", "1..65536"]),
+        ({"SCORE_MAX_BODY_BYTES": "10"}, ["SCORE_MAX_BODY_BYTES", "10", "1024..1073741824"]),
+        ({"SCORE_WARMUP_BATCHES": "1,x"}, ["SCORE_WARMUP_BATCHES", "'1,x'", "comma-separated"]),
+        ({"SCORE_MAX_BATCH": "8", "SCORE_WARMUP_BATCHES": "1,256"}, ["SCORE_WARMUP_BATCHES", "256", "1..8"]),
+    ],
+)
+def test_bad_settings_name_key_value_and_allowed(
+    tmp_path: Path, env: dict[str, str], fragments: list[str]
+) -> None:
+    environ = {"AZUREML_MODEL_DIR": str(tmp_path), **env} if env else {}
+    with pytest.raises(scoring.SettingsError) as caught:
+        scoring.ScorerSettings.from_env(environ)
+    for fragment in fragments:
+        assert fragment in str(caught.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Content types
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, scoring.Encoding.JSON),
+        ("application/json", scoring.Encoding.JSON),
+        ("Application/JSON; charset=UTF-8", scoring.Encoding.JSON),
+        ("application/octet-stream", scoring.Encoding.UINT8),
+        ("application/octet-stream; dtype=uint8", scoring.Encoding.UINT8),
+        ("application/octet-stream; dtype=float32", scoring.Encoding.FLOAT32),
+        ('application/octet-stream;dtype="float32"', scoring.Encoding.FLOAT32),
+    ],
+)
+def test_content_type_selects_the_encoding(header: str | None, expected: scoring.Encoding) -> None:
+    assert scoring.parse_content_type(header) is expected
+
+
+@pytest.mark.parametrize(
+    ("header", "fragment"),
+    [
+        ("text/plain", "'text/plain' is not supported (allowed: application/json, application/octet-stream"),
+        (
+            "application/octet-stream; dtype=float64",
+            "dtype 'float64' is not supported (allowed: uint8, float32)",
+        ),
+        ("application/json; charset=latin-1", "charset 'latin-1' is not supported (use utf-8)"),
+    ],
+)
+def test_unknown_content_type_is_415(header: str, fragment: str) -> None:
+    with pytest.raises(scoring.UnsupportedMediaType) as caught:
+        scoring.parse_content_type(header)
+    assert caught.value.status == 415
+    assert fragment in str(caught.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Model directory and devices
+
+
+def _fake_saved_model(directory: Path) -> Path:
+    directory.mkdir(parents=True)
+    (directory / "saved_model.pb").write_bytes(b"")
+    return directory
+
+
+def test_model_dir_is_found_directly_or_below_the_root(tmp_path: Path) -> None:
+    assert scoring.find_model_dir(_fake_saved_model(tmp_path / "direct")) == tmp_path / "direct"
+    nested = _fake_saved_model(tmp_path / "root" / "mnist-model" / "3")
+    assert scoring.find_model_dir(tmp_path / "root") == nested
+
+
+def test_model_dir_without_or_with_two_saved_models_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "readme.txt").write_text("not a model")
+    with pytest.raises(
+        scoring.ModelLoadError, match=r"no saved_model\.pb under AZUREML_MODEL_DIR=.*readme\.txt"
+    ):
+        scoring.find_model_dir(tmp_path)
+    _fake_saved_model(tmp_path / "a")
+    _fake_saved_model(tmp_path / "b")
+    with pytest.raises(scoring.ModelLoadError, match="2 SavedModels under"):
+        scoring.find_model_dir(tmp_path)
+    with pytest.raises(scoring.ModelLoadError, match="is not a directory"):
+        scoring.find_model_dir(tmp_path / "missing")
+
+
+def test_devices_on_this_machine_are_the_cpu() -> None:
+    import tensorflow as tf
+
+    assert not tf.config.list_physical_devices("GPU"), "this test describes the CPU-only machine"
+    assert scoring.configure_devices(tf.config) == "/CPU:0"
+
+
+class _FakeGpuConfig:
+    """A stand-in for `tf.config` on a machine with GPUs (there is no GPU here): records calls."""
+
+    def __init__(self, gpus: list[str], fail: bool = False) -> None:
+        self.gpus = gpus
+        self.fail = fail
+        self.growth: list[tuple[str, bool]] = []
+        self.experimental = self
+
+    def list_physical_devices(self, kind: str) -> list[str]:
+        return self.gpus if kind == "GPU" else []
+
+    def set_memory_growth(self, device: str, enable: bool) -> None:
+        if self.fail:
+            raise RuntimeError("Physical devices cannot be modified after being initialized")
+        self.growth.append((device, enable))
+
+
+def test_devices_with_gpus_turn_on_memory_growth_for_each() -> None:
+    config = _FakeGpuConfig(["GPU:0", "GPU:1"])
+    assert scoring.configure_devices(config) == "/GPU:0"
+    assert config.growth == [("GPU:0", True), ("GPU:1", True)]
+
+
+def test_devices_already_initialised_still_use_the_gpu_and_warn(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="azmlinfsrv.scorer"):
+        assert scoring.configure_devices(_FakeGpuConfig(["GPU:0"], fail=True)) == "/GPU:0"
+    assert "could not turn on memory growth for GPU:0" in caplog.text
+
+
+# ---------------------------------------------------------------------------------------------
+# The scorer with the real model
+
+
+def test_scorer_is_not_ready_before_load(trained_model_dir: Path) -> None:
+    scorer = scoring.Scorer(scoring.ScorerSettings(model_root=trained_model_dir))
+    assert not scorer.ready
+    with pytest.raises(scoring.NotReady):
+        scorer.predict(np.zeros((1, 784), np.float32))
+
+
+def test_scorer_loads_on_the_cpu_and_predicts_real_digits(
+    service: score.ScoringService, held_out: mnist.Dataset, model_digits: Any
+) -> None:
+    scorer = service.scorer
+    assert scorer is not None and scorer.ready and scorer.device == "/CPU:0"
+    images = mnist.to_model_input(held_out.images)
+    digits = scorer.predict(images)
+    assert digits.dtype == np.int32 and digits.shape == (len(held_out),)
+    np.testing.assert_array_equal(digits, model_digits(images))
+    assert np.mean(digits == held_out.labels) >= 0.9
+
+
+def test_uint8_float32_and_json_bodies_give_the_same_digits(
+    service: score.ScoringService, held_out: mnist.Dataset
+) -> None:
+    pixels = held_out.images[:MAX_BATCH].reshape(MAX_BATCH, 784)
+    images = mnist.to_model_input(held_out.images[:MAX_BATCH])
+    from_json = call(service, request(json_body(images)))
+    from_uint8 = call(service, request(pixels.tobytes(), UINT8_CT))
+    from_float32 = call(service, request(images.astype("<f4").tobytes(), FLOAT32_CT))
+    without_header = call(service, request(json_body(images), content_type=None))
+    assert from_json[0] == 200
+    assert from_json == from_uint8 == from_float32 == without_header
+    assert np.mean(np.array(from_json[1]) == held_out.labels[:MAX_BATCH]) >= 0.75
+
+
+def test_score_returns_a_json_list_of_ints(service: score.ScoringService, held_out: mnist.Dataset) -> None:
+    response = service.run(request(held_out.images[:3].tobytes(), UINT8_CT))
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    digits = json.loads(response.get_data())
+    assert len(digits) == 3 and all(isinstance(d, int) and 0 <= d <= 9 for d in digits)
+
+
+def test_load_without_serve_endpoint_is_a_clear_error(tmp_path: Path) -> None:
+    import tensorflow as tf
+
+    tf.saved_model.save(tf.Module(), str(tmp_path / "model"))
+    scorer = scoring.Scorer(scoring.ScorerSettings(model_root=tmp_path))
+    with pytest.raises(scoring.ModelLoadError, match="has no 'serve' endpoint"):
+        scorer.load()
+    assert not scorer.ready
+
+
+def test_load_of_a_damaged_saved_model_is_a_clear_error(tmp_path: Path) -> None:
+    _fake_saved_model(tmp_path / "model").joinpath("saved_model.pb").write_bytes(b"garbage")
+    with pytest.raises(scoring.ModelLoadError, match="cannot load the SavedModel in"):
+        scoring.Scorer(scoring.ScorerSettings(model_root=tmp_path)).load()
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input: every case is a 4xx with a message naming the problem
+
+
+def _zeros(rows: int) -> list[list[float]]:
+    return [[0.0] * 784 for _ in range(rows)]
+
+
+def _with(value: Any, row: int = 0, col: int = 5) -> list[list[Any]]:
+    rows: list[list[Any]] = _zeros(2)
+    rows[row][col] = value
+    return rows
+
+
+BAD_JSON = [
+    pytest.param(b'{"data": [[0.0, 0.1', 400, "body is not valid JSON", id="malformed"),
+    pytest.param(b"", 400, "body is not valid JSON", id="empty-body"),
+    pytest.param(b"[[0.0]]", 400, "body is a list of 1, not a JSON object", id="not-an-object"),
+    pytest.param(b'{"images": [[0.0]]}', 400, "missing key 'data' (got keys ['images'])", id="missing-data"),
+    pytest.param(json_body(_zeros(1))[:-1] + b', "x": 1}', 400, "unexpected key(s) ['x']", id="extra-key"),
+    pytest.param(
+        b'{"data": "0.5"}', 400, "'data' is the string '0.5', not a list of images", id="data-string"
+    ),
+    pytest.param(b'{"data": []}', 400, "empty batch", id="empty-batch"),
+    pytest.param(
+        json_body(_zeros(MAX_BATCH + 1)), 400, "batch of 17 images is over the maximum of 16", id="batch"
+    ),
+    pytest.param(
+        json_body([0.0] * 784), 400, "data[0] is the number 0.0, not a list of 784 numbers (wrap", id="flat"
+    ),
+    pytest.param(json_body([[0.0] * 783]), 400, "data[0] has 783 values; every image is 784", id="short-row"),
+    pytest.param(json_body([[0.0] * 784, [0.0] * 10]), 400, "data[1] has 10 values", id="ragged"),
+    pytest.param(
+        json_body([[[0.0]] * 784]), 400, "data[0][0] is a list of 1; pixels are JSON numbers", id="nested"
+    ),
+    pytest.param(
+        json_body(_with("0.5")), 400, "data[0][5] is the string '0.5'; pixels are JSON numbers", id="str"
+    ),
+    pytest.param(json_body(_with(True, 1)), 400, "data[1][5] is the boolean true", id="bool"),
+    pytest.param(json_body(_with(None)), 400, "data[0][5] is null", id="null"),
+    pytest.param(json_body(_with({})), 400, "data[0][5] is an object", id="object"),
+    pytest.param(b'{"data": [[NaN]]}', 400, "body is not valid JSON", id="nan-literal"),
+    pytest.param(json_body(_with(1e39, 1, 7)), 400, "data[1][7] is inf: pixels are finite numbers", id="inf"),
+    pytest.param(json_body(_with(255, 0, 3)), 400, "data[0][3] is 255, outside 0..1: scale", id="unscaled"),
+    pytest.param(json_body(_with(-0.5)), 400, "data[0][5] is -0.5, outside 0..1", id="negative"),
+]
+
+
+@pytest.mark.parametrize(("body", "status", "fragment"), BAD_JSON)
+def test_bad_json_is_a_4xx_naming_the_problem(
+    service: score.ScoringService, body: bytes, status: int, fragment: str
+) -> None:
+    code, payload = call(service, request(body))
+    assert code == status
+    assert fragment in payload["message"]
+
+
+NAN_FLOAT32 = np.zeros((1, 784), "<f4")
+NAN_FLOAT32[0, 9] = np.nan
+
+BAD_BINARY = [
+    pytest.param(b"", UINT8_CT, "empty batch: the body holds no images (784 bytes of uint8", id="u8-empty"),
+    pytest.param(bytes(785), UINT8_CT, "body has 785 bytes, not a multiple of 784", id="u8-length"),
+    pytest.param(bytes(784 * 17), UINT8_CT, "batch of 17 images is over the maximum of 16", id="u8-batch"),
+    pytest.param(bytes(3136 + 4), FLOAT32_CT, "body has 3140 bytes, not a multiple of 3136", id="f32-length"),
+    pytest.param(bytes(784), FLOAT32_CT, "body has 784 bytes, not a multiple of 3136", id="u8-sent-as-f32"),
+    pytest.param(NAN_FLOAT32.tobytes(), FLOAT32_CT, "image 0, pixel 9 is nan", id="f32-nan"),
+    pytest.param(
+        (NAN_FLOAT32 * 0 + 3).tobytes(), FLOAT32_CT, "image 0, pixel 0 is 3, outside 0..1", id="f32-range"
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type", "fragment"), BAD_BINARY)
+def test_bad_binary_is_400_naming_the_problem(
+    service: score.ScoringService, body: bytes, content_type: str, fragment: str
+) -> None:
+    code, payload = call(service, request(body, content_type))
+    assert code == 400
+    assert fragment in payload["message"]
+
+
+def test_unknown_content_type_over_http_is_415(service: score.ScoringService) -> None:
+    code, payload = call(service, request(b"hello", "text/plain"))
+    assert code == 415
+    assert "'text/plain' is not supported" in payload["message"]
+
+
+def test_get_is_405_with_allow_header(service: score.ScoringService) -> None:
+    response = service.run(request(method="GET", content_type=None))
+    assert response.status_code == 405
+    assert response.headers.getlist("Allow") == ["POST", "OPTIONS"]
+    assert "method GET is not allowed on /score (allowed: POST)" in json.loads(response.get_data())["message"]
+
+
+def test_options_is_answered_for_cors_preflight(service: score.ScoringService) -> None:
+    response = service.run(request(method="OPTIONS", content_type=None))
+    assert response.status_code == 200
+    assert response.headers.getlist("Allow") == ["POST", "OPTIONS"]
+
+
+def test_declared_body_over_the_limit_is_413_without_reading_it(service: score.ScoringService) -> None:
+    class Unreadable(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, _buffer: Any) -> int:
+            raise AssertionError("the body was read although its declared length is over the limit")
+
+    environ = EnvironBuilder(path="/score", method="POST", headers={"Content-Type": UINT8_CT}).get_environ()
+    environ["CONTENT_LENGTH"] = str(MAX_BODY + 1)
+    environ["wsgi.input"] = Unreadable()
+    code, payload = call(service, Request(environ))
+    assert code == 413
+    assert f"body of {MAX_BODY + 1} bytes is over the limit of {MAX_BODY} bytes" in payload["message"]
+
+
+def test_chunked_body_over_the_limit_is_413(service: score.ScoringService) -> None:
+    environ = EnvironBuilder(path="/score", method="POST", headers={"Content-Type": UINT8_CT}).get_environ()
+    environ.pop("CONTENT_LENGTH", None)
+    environ["wsgi.input"] = io.BytesIO(bytes(MAX_BODY + 784))
+    environ["wsgi.input_terminated"] = True  # what gunicorn sets for a chunked request
+    code, payload = call(service, Request(environ))
+    assert code == 413
+    assert f"over the limit of {MAX_BODY} bytes (SCORE_MAX_BODY_BYTES)" in payload["message"]
+
+
+def test_chunked_body_within_the_limit_is_scored(
+    service: score.ScoringService, held_out: mnist.Dataset
+) -> None:
+    environ = EnvironBuilder(path="/score", method="POST", headers={"Content-Type": UINT8_CT}).get_environ()
+    environ.pop("CONTENT_LENGTH", None)
+    environ["wsgi.input"] = io.BytesIO(held_out.images[:2].tobytes())
+    environ["wsgi.input_terminated"] = True
+    code, payload = call(service, Request(environ))
+    assert code == 200 and len(payload) == 2
+
+
+def test_run_before_init_is_503() -> None:
+    code, payload = call(score.ScoringService(), request(json_body(_zeros(1))))
+    assert code == 503
+    assert payload["message"] == "the model is not loaded yet"
+
+
+def test_init_with_a_bad_setting_fails_before_loading(tmp_path: Path) -> None:
+    with pytest.raises(scoring.SettingsError, match="SCORE_MAX_BATCH: 'lots' is not an integer"):
+        score.ScoringService().init({"AZUREML_MODEL_DIR": str(tmp_path), "SCORE_MAX_BATCH": "lots"})
+
+
+def test_entry_script_has_azure_mls_contract() -> None:
+    import inspect
+
+    from azureml_inference_server_http.api import aml_request
+
+    assert aml_request._rawHttpRequested, "run() must be decorated with @rawhttp"
+    assert list(inspect.signature(score.init).parameters) == []
+    assert list(inspect.signature(score.run).parameters) == ["request"]
