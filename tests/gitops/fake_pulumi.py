@@ -38,6 +38,21 @@ def install(bin_dir: Path, scenario: dict, log: Path) -> dict[str, str]:
     return {"FAKE_PULUMI_SCENARIO": str(scenario_file), "FAKE_PULUMI_LOG": str(log)}
 
 
+_DESTROYED = {
+    "kind": "destroy",
+    "startTime": "2026-11-27T14:00:00.000Z",
+    "endTime": "2026-11-27T14:00:01.000Z",
+    "message": "",
+    "environment": {},
+    "config": {},
+    "result": "succeeded",
+}
+
+
+def _log_path() -> Path:
+    return Path(os.environ["FAKE_PULUMI_LOG"])
+
+
 def read_log(log: Path) -> list[list[str]]:
     if not log.exists():
         return []
@@ -63,7 +78,10 @@ def _run(argv: list[str], scenario: dict) -> int:
             return 255
         return 0
     if argv[:2] == ["stack", "history"]:
-        print(json.dumps(scenario.get("history", {}).get(stack, [])))
+        history = list(scenario.get("history", {}).get(stack, []))
+        if any(a[:1] == ["destroy"] and _value_after(a, "--stack") == stack for a in read_log(_log_path())):
+            history.insert(0, _DESTROYED)  # as the real backend: the destroy is the newest entry
+        print(json.dumps(history))
         return 0
     if argv[:1] == ["config"] and "--path" in argv and argv[1] == "get":
         key = argv[argv.index("--path") + 1]
@@ -109,7 +127,7 @@ def _refresh(mode: str) -> int:
 
 def main() -> int:
     argv = sys.argv[1:]
-    with open(os.environ["FAKE_PULUMI_LOG"], "a") as log:
+    with _log_path().open("a") as log:
         log.write(json.dumps(argv) + "\n")
     scenario = json.loads(Path(os.environ["FAKE_PULUMI_SCENARIO"]).read_text())
     return _run(argv, scenario)
