@@ -1,0 +1,139 @@
+"""Opt-in LIVE suite: a throwaway Azure stack, brought up and destroyed with the Automation API.
+
+Marked `live`. It runs only when everything below is present; otherwise it is reported as
+SKIPPED with the missing items named (never as passed). `pytest -m "not live"` deselects it. Needs:
+    AZURE_SUBSCRIPTION_ID                                   the subscription to bill
+    AZURE_CLIENT_ID + AZURE_TENANT_ID + AZURE_CLIENT_SECRET a service principal (Contributor on
+                                                            the subscription), or AMLGPU_LIVE_AZ_CLI=1
+                                                            to use an `az login` session
+    a `pulumi` CLI on PATH or in <project>/.pulumi-cli      (matching the pinned SDK)
+    the trained model in artifacts/model                   (`make model`)
+
+It costs money (3 x Standard_NC4as_T4_v3 while it runs, ~30-60 min) and needs GPU quota in the
+region (AMLGPU_LIVE_LOCATION, default eastus). The stack state lives in a temporary file backend.
+
+    up      workspace + GPU AKS + compute attach + the model deployment (the dev stack's settings)
+    query   the how-to's sample query against scoring_uri with the primary key
+    destroy and check that the stack's resource group is gone
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SERVICE_PRINCIPAL = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET")
+
+
+def _missing_prerequisites() -> list[str]:
+    missing = []
+    if not os.environ.get("AZURE_SUBSCRIPTION_ID"):
+        missing.append("AZURE_SUBSCRIPTION_ID is not set")
+    has_principal = all(os.environ.get(name) for name in SERVICE_PRINCIPAL)
+    if not has_principal and os.environ.get("AMLGPU_LIVE_AZ_CLI") != "1":
+        missing.append(
+            "no credentials: set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET or AMLGPU_LIVE_AZ_CLI=1"
+        )
+    if _pulumi_root() is None and shutil.which("pulumi") is None:
+        missing.append("no pulumi CLI on PATH or in .pulumi-cli")
+    if not (PROJECT_ROOT / "artifacts" / "model" / "saved_model.pb").exists():
+        missing.append("no trained model in artifacts/model (make model)")
+    return missing
+
+
+def _pulumi_root() -> Path | None:
+    root = PROJECT_ROOT / ".pulumi-cli"
+    return root if (root / "bin" / "pulumi").exists() else None
+
+
+_MISSING = _missing_prerequisites()
+pytestmark = [
+    pytest.mark.live,
+    pytest.mark.skipif(bool(_MISSING), reason="live Azure suite: " + "; ".join(_MISSING)),
+]
+
+
+def _stack_config(location: str) -> dict[str, Any]:
+    """The dev stack's config, in a region of choice, with an expiry tag for the cost guard."""
+    dev = yaml.safe_load((PROJECT_ROOT / "Pulumi.dev.yaml").read_text())["config"]
+    dev["azure-native:location"] = location
+    dev["aml-gpu-inference:location"] = location
+    dev["aml-gpu-inference:namePrefix"] = "amlgpulive"
+    dev["aml-gpu-inference:model"] = {"name": "mnist-dnn", "dir": "artifacts/model"}
+    return dev
+
+
+def _score(uri: str, key: str | None) -> Any:
+    body = json.dumps({"data": [[0.0] * 784, [1.0] * 784]}).encode()
+    headers = {"Content-Type": "application/json"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    request = urllib.request.Request(uri, data=body, headers=headers)
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read())
+
+
+def _resource_group_exists(name: str) -> bool:
+    from azure.mgmt.resource import ResourceManagementClient
+
+    from deployment.azure_auth import resolve_auth
+    from deployment.azureml_backend import real_sdk
+
+    credential = resolve_auth(real_sdk(), os.environ)  # azureml auth objects implement get_token
+    client = ResourceManagementClient(credential, os.environ["AZURE_SUBSCRIPTION_ID"])
+    return bool(client.resource_groups.check_existence(name))
+
+
+def test_up_query_destroy_leaves_no_resource_group(tmp_path: Path):
+    from pulumi import automation as auto
+
+    stack_name = f"live{uuid.uuid4().hex[:6]}"
+    stack_file = PROJECT_ROOT / f"Pulumi.{stack_name}.yaml"
+    stack_file.write_text(
+        yaml.safe_dump({"config": _stack_config(os.environ.get("AMLGPU_LIVE_LOCATION", "eastus"))})
+    )
+    env = {
+        "PULUMI_BACKEND_URL": f"file://{tmp_path}",
+        "PULUMI_CONFIG_PASSPHRASE": "",  # throwaway stack: the state holds keys only as secrets
+        "ARM_SUBSCRIPTION_ID": os.environ["AZURE_SUBSCRIPTION_ID"],
+    }
+    for name, arm_name in zip(
+        SERVICE_PRINCIPAL, ("ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_CLIENT_SECRET"), strict=True
+    ):
+        if os.environ.get(name):
+            env[arm_name] = os.environ[name]
+    root = _pulumi_root()
+    command = auto.PulumiCommand(root=str(root)) if root else None
+    stack = auto.create_or_select_stack(
+        stack_name=stack_name,
+        work_dir=str(PROJECT_ROOT),
+        opts=auto.LocalWorkspaceOptions(env_vars=env, pulumi_command=command),
+    )
+    resource_group = None
+    try:
+        up = stack.up(on_output=print)
+        outputs = {name: output.value for name, output in up.outputs.items()}
+        resource_group = outputs["resource_group"]
+        assert outputs["state"] == "Healthy"
+        assert up.outputs["primary_key"].secret
+
+        predictions = _score(outputs["scoring_uri"], outputs.get("primary_key"))
+        assert len(predictions) == 2 and all(0 <= int(p) <= 9 for p in predictions)
+
+        summary = stack.preview().change_summary  # a second look changes nothing
+        assert set(summary) <= {"same"}, summary
+    finally:
+        stack.destroy(on_output=print)
+        stack.workspace.remove_stack(stack_name)
+        stack_file.unlink(missing_ok=True)
+    if resource_group:
+        assert not _resource_group_exists(resource_group), f"{resource_group} still exists after destroy"
