@@ -1,0 +1,214 @@
+"""The pack's policies, as pure checks over camelCase property bags plus their Policy wrappers.
+
+- `gpu-vm-size-allowlist` (per resource): every AKS node pool runs a current GPU size, and the
+  FIRST pool (the one Azure ML SDK v1 deploys to) is one.
+- `required-tags` (per resource): every taggable Azure resource carries `owner` and an ISO date
+  `expires-on`, which the cost guard reads.
+- `aml-compute-attaches-stack-cluster` (stack): an AKS compute attach points at a managed
+  cluster declared in the same stack (same resource group and name), and depends on it.
+
+Self-contained so the folder can be published as is: the allowlist repeats infra/gpu_sizes.py's
+table, and tests/policy asserts the two are equal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from pulumi_policy import (
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+ALLOWED_GPU_VM_SIZES: tuple[str, ...] = (
+    "Standard_NC4as_T4_v3",
+    "Standard_NC8as_T4_v3",
+    "Standard_NC16as_T4_v3",
+    "Standard_NC64as_T4_v3",
+    "Standard_NC24ads_A100_v4",
+    "Standard_NC48ads_A100_v4",
+    "Standard_NC96ads_A100_v4",
+    "Standard_NC40ads_H100_v5",
+    "Standard_NC80adis_H100_v5",
+    "Standard_NV36ads_A10_v5",
+    "Standard_NV72ads_A10_v5",
+    "Standard_ND96asr_v4",
+    "Standard_ND96amsr_A100_v4",
+    "Standard_ND96isr_H100_v5",
+)
+REQUIRED_TAGS = ("owner", "expires-on")
+MANAGED_CLUSTER = "azure-native:containerservice:ManagedCluster"
+AGENT_POOL = "azure-native:containerservice:AgentPool"
+COMPUTE = "azure-native:machinelearningservices:Compute"
+TAGGED_TYPES = frozenset(
+    {
+        "azure-native:resources:ResourceGroup",
+        "azure-native:storage:StorageAccount",
+        "azure-native:keyvault:Vault",
+        "azure-native:operationalinsights:Workspace",
+        "azure-native:applicationinsights:Component",
+        "azure-native:containerregistry:Registry",
+        "azure-native:machinelearningservices:Workspace",
+        MANAGED_CLUSTER,
+        COMPUTE,
+    }
+)
+_CLUSTER_ID = re.compile(
+    r"^/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<group>[^/]+)"
+    r"/providers/Microsoft\.ContainerService/managedClusters/(?P<name>[^/]+)$",
+    re.IGNORECASE,
+)
+
+
+# --- pure checks ----------------------------------------------------------------------------------
+
+
+def gpu_vm_size_violations(resource_type: str, props: Mapping[str, Any], allowed: Iterable[str]) -> list[str]:
+    allowed_lower = {size.lower() for size in allowed}
+    shown = ", ".join(allowed)
+    if resource_type == AGENT_POOL:
+        size = props.get("vmSize")
+        if size is not None and str(size).lower() not in allowed_lower:
+            return [f"agent pool vmSize {size!r} is not an allowed GPU size; allowed: {shown}"]
+        return []
+    if resource_type != MANAGED_CLUSTER:
+        return []
+    pools: Sequence[Mapping[str, Any]] = props.get("agentPoolProfiles") or []
+    if not pools:
+        return ["the cluster has no agent pool: Azure ML deploys to the first pool, which must be a GPU pool"]
+    violations = []
+    for index, pool in enumerate(pools):
+        size = pool.get("vmSize")
+        if size is None or str(size).lower() not in allowed_lower:
+            which = "the first pool (the one Azure ML deploys to)" if index == 0 else f"pool {index}"
+            violations.append(
+                f"agentPoolProfiles[{index}] ({pool.get('name')}): vmSize {size!r} of {which} "
+                f"is not an allowed GPU size; allowed: {shown}"
+            )
+    return violations
+
+
+def missing_tag_violations(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+    if resource_type not in TAGGED_TYPES:
+        return []
+    tags = props.get("tags") or {}
+    violations = []
+    for name in REQUIRED_TAGS:
+        value = tags.get(name)
+        if not isinstance(value, str) or not value.strip():
+            violations.append(f"tag {name!r} is missing; required tags: {', '.join(REQUIRED_TAGS)}")
+    expires = tags.get("expires-on")
+    if isinstance(expires, str) and expires.strip() and not _is_iso_date(expires):
+        violations.append(f"tag 'expires-on' = {expires!r} is not an ISO date YYYY-MM-DD")
+    return violations
+
+
+def _is_iso_date(text: str) -> bool:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def compute_attach_violations(
+    resources: Sequence[tuple[str, str, Mapping[str, Any], Sequence[str]]],
+) -> list[tuple[str, str]]:
+    """`resources`: (type, urn, props, URNs it depends on). Returns (message, urn) pairs."""
+    # A cluster's state has its `name`; `resourceGroupName` is an input that outputs may lack,
+    # so the group is compared only where it is known.
+    clusters = [
+        (
+            str(props.get("name") or props.get("resourceName") or "").lower(),
+            props.get("resourceGroupName"),
+            urn,
+        )
+        for type_, urn, props, _deps in resources
+        if type_ == MANAGED_CLUSTER
+    ]
+    violations = []
+    for type_, urn, props, depends_on in resources:
+        properties = props.get("properties") or {}
+        if type_ != COMPUTE or properties.get("computeType") != "AKS":
+            continue
+        resource_id = str(properties.get("resourceId") or "")
+        match = _CLUSTER_ID.match(resource_id)
+        if not match:
+            violations.append((f"resourceId {resource_id!r} is not a managed cluster's resource id", urn))
+            continue
+        cluster_urn = next(
+            (
+                cluster_urn
+                for name, group, cluster_urn in clusters
+                if name == match["name"].lower()
+                and (group is None or str(group).lower() == match["group"].lower())
+            ),
+            None,
+        )
+        if cluster_urn is None:
+            violations.append(
+                (
+                    f"resourceId points at managed cluster {match['name']!r} in resource group "
+                    f"{match['group']!r}, which this stack does not declare",
+                    urn,
+                )
+            )
+        elif cluster_urn not in depends_on:
+            violations.append((f"the compute attach does not depend on its cluster {cluster_urn}", urn))
+    return violations
+
+
+# --- Policy wrappers ------------------------------------------------------------------------------
+
+
+def _validate_gpu_sizes(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    allowed = args.get_config().get("allowedVmSizes") or ALLOWED_GPU_VM_SIZES
+    for message in gpu_vm_size_violations(args.resource_type, args.props, allowed):
+        report(message, None)
+
+
+def _validate_tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for message in missing_tag_violations(args.resource_type, args.props):
+        report(message, None)
+
+
+def _validate_compute_attach(args: StackValidationArgs, report: ReportViolation) -> None:
+    resources = []
+    for resource in args.resources:
+        depends_on = {dependency.urn for dependency in resource.dependencies}
+        for dependencies in resource.property_dependencies.values():
+            depends_on.update(dependency.urn for dependency in dependencies)
+        resources.append((resource.resource_type, resource.urn, resource.props, sorted(depends_on)))
+    for message, urn in compute_attach_violations(resources):
+        report(message, urn)
+
+
+gpu_vm_size_allowlist = ResourceValidationPolicy(
+    name="gpu-vm-size-allowlist",
+    description="AKS node pools run a current GPU VM size from the allowlist; the first pool is a GPU pool.",
+    validate=_validate_gpu_sizes,
+    config_schema=PolicyConfigSchema(
+        properties={"allowedVmSizes": {"type": "array", "items": {"type": "string"}}},
+    ),
+)
+required_tags = ResourceValidationPolicy(
+    name="required-tags",
+    description="Azure resources carry an owner tag and an expires-on tag (ISO date YYYY-MM-DD).",
+    validate=_validate_tags,
+)
+compute_attaches_stack_cluster = StackValidationPolicy(
+    name="aml-compute-attaches-stack-cluster",
+    description="An Azure ML AKS compute attach points at a managed cluster of the same stack.",
+    validate=_validate_compute_attach,
+)
+
+POLICIES = [gpu_vm_size_allowlist, required_tags, compute_attaches_stack_cluster]
