@@ -101,6 +101,9 @@ def _run(argv: list[str], scenario: dict) -> int:
             return 255
         print(f"Destroying (fake) {stack}\nResources:\n    - 3 deleted")
         return 0
+    if argv[:1] in (["up"], ["preview"]):
+        print(f"{argv[0]} (fake) {stack}: 12 unchanged")
+        return 0
     if argv[:1] == ["refresh"]:
         return _refresh(scenario.get("refresh", "clean"))
     print(f"fake pulumi: unsupported command {argv}", file=sys.stderr)
