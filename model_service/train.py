@@ -66,19 +66,22 @@ def train_and_save(
     options: TrainingOptions,
     *,
     source: str,
-    progress: TextIO = sys.stdout,
+    progress: TextIO | None = None,
 ) -> dict[str, Any]:
     """Train on `train_set`, export to `out_dir`, and return the metadata written beside it.
 
     The accuracy recorded is that of the exported SavedModel's `serve` endpoint on `test_set`,
-    so it checks the artifact the server will load, not just the in-memory model.
+    so it checks the artifact the server will load, not just the in-memory model. Progress
+    lines go to `progress` (default: the current sys.stdout).
     """
     _check_replaceable(out_dir)
     staging = out_dir.with_name(f".{out_dir.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.parent.mkdir(parents=True, exist_ok=True)
     try:
-        metadata = _train_into(staging, train_set, test_set, options, source=source, progress=progress)
+        metadata = _train_into(
+            staging, train_set, test_set, options, source=source, progress=progress or sys.stdout
+        )
         _replace_dir(staging, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
