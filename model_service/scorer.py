@@ -118,11 +118,14 @@ class ScorerSettings:
                 f"{ENV_MODEL_DIR} is not set: Azure ML sets it to the registered model's directory; "
                 "locally pass --model_dir to azmlinfsrv"
             )
+        max_batch = _int_setting(environ, ENV_MAX_BATCH, DEFAULT_MAX_BATCH)
+        # Unless set, warm up at the default sizes the batch limit allows.
+        default_warmup = tuple(size for size in DEFAULT_WARMUP_BATCHES if size <= max_batch) or (1,)
         return cls(
             model_root=Path(model_dir),
-            max_batch=_int_setting(environ, ENV_MAX_BATCH, DEFAULT_MAX_BATCH),
+            max_batch=max_batch,
             max_body_bytes=_int_setting(environ, ENV_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES),
-            warmup_batches=_int_list_setting(environ, ENV_WARMUP_BATCHES, DEFAULT_WARMUP_BATCHES),
+            warmup_batches=_int_list_setting(environ, ENV_WARMUP_BATCHES, default_warmup),
         )
 
 

@@ -111,6 +111,12 @@ def test_settings_read_from_the_mapping(tmp_path: Path) -> None:
     assert (settings.max_batch, settings.max_body_bytes, settings.warmup_batches) == (64, 4096, (1, 32, 64))
 
 
+def test_default_warmup_sizes_stay_within_the_batch_limit(tmp_path: Path) -> None:
+    settings = scoring.ScorerSettings.from_env({"AZUREML_MODEL_DIR": str(tmp_path), "SCORE_MAX_BATCH": "100"})
+    assert settings.warmup_batches == tuple(s for s in scoring.DEFAULT_WARMUP_BATCHES if s <= 100)
+    assert 256 not in settings.warmup_batches
+
+
 @pytest.mark.parametrize(
     ("env", "fragments"),
     [
