@@ -461,3 +461,32 @@ def test_entry_script_has_azure_mls_contract() -> None:
     assert aml_request._rawHttpRequested, "run() must be decorated with @rawhttp"
     assert list(inspect.signature(score.init).parameters) == []
     assert list(inspect.signature(score.run).parameters) == ["request"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The image's environment
+
+
+def _pins(lines: list[str]) -> dict[str, str]:
+    pins = {}
+    for line in lines:
+        name, _, version = line.strip().removeprefix("- ").partition("==")
+        if version:
+            pins[name.split("[")[0].lower()] = version.strip()
+    return pins
+
+
+def test_environment_yml_has_the_scoring_pins_with_tensorflow_and_cuda() -> None:
+    service_dir = Path(score.__file__).parent
+    environment = (service_dir / "environment.yml").read_text()
+    requirements = (service_dir / "requirements.txt").read_text()
+    code_lines = [line for line in environment.splitlines() if not line.lstrip().startswith("#")]
+    assert _pins(code_lines) == _pins(
+        [line for line in requirements.splitlines() if not line.lstrip().startswith("#")]
+    )
+    assert "tensorflow[and-cuda]==" in environment
+    assert "tensorflow-gpu" not in "\n".join(code_lines)
+    assert "- python=3.11" in environment
+    base_images = [line for line in environment.splitlines() if "mcr.microsoft.com/azureml/" in line]
+    assert base_images and all(":latest" not in line for line in base_images)
+    assert any("cuda12" in line and "ubuntu22.04:" in line for line in base_images)
