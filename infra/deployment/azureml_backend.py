@@ -291,22 +291,29 @@ class AzureMlBackend:
         that exists already is an error and is left untouched.
         """
         target = _target(spec)
+        self._wait_timeout_s()  # a bad timeout setting fails before anything is deployed
         session = self._session(target)
         existing = self._get_service(session, spec.service_name)
         if existing is not None:
             raise DeploymentFailed(_occupied_message(spec.service_name, target, existing))
 
-        model = self._model(session, spec, progress)
-        inference_config = self._inference_config(session, spec)
         handle = {
             **target,
             "service_name": spec.service_name,
             "owner": _owner(spec),
             "deployment_id": uuid.uuid4().hex,
         }
-        configuration = session.sdk.AksWebservice.deploy_configuration(
-            **deploy_configuration_arguments(_settings(spec), _service_tags(spec, handle))
-        )
+        # Built first: the SDK validates the settings here, before anything is registered.
+        try:
+            configuration = session.sdk.AksWebservice.deploy_configuration(
+                **deploy_configuration_arguments(_settings(spec), _service_tags(spec, handle))
+            )
+        except session.sdk.WebserviceException as error:
+            raise DeploymentFailed(
+                f"settings: rejected by AksWebservice.deploy_configuration: {_message(error).strip()}"
+            ) from error
+        inference_config = self._inference_config(session, spec)
+        model = self._model(session, spec, progress)
         compute = session.sdk.AksCompute(session.workspace, target["compute_name"])
         progress(
             f"deploying {spec.service_name} ({_model_id(model)}) to AKS compute {target['compute_name']}"
@@ -321,9 +328,12 @@ class AzureMlBackend:
                 deployment_target=compute,
                 overwrite=False,
             )
-        except session.sdk.WebserviceException as error:
+        except Exception as error:
+            # The request may have created the service before failing: remove it if it is ours.
             self._remove_if_ours(session, spec.service_name, handle["deployment_id"])
-            raise DeploymentFailed(f"deploying {spec.service_name} failed: {_message(error)}") from error
+            if isinstance(error, session.sdk.WebserviceException):
+                raise DeploymentFailed(f"deploying {spec.service_name} failed: {_message(error)}") from error
+            raise
 
         try:
             failure = self._wait(session, service, progress)
@@ -337,7 +347,7 @@ class AzureMlBackend:
                 f"{spec.service_name} did not become {HEALTHY} ({failure}); the service was deleted", logs
             )
         progress(f"{spec.service_name} is {HEALTHY} at {service.scoring_uri}")
-        return self._live(service, handle, _settings(spec))
+        return self._live(session, service, handle, _settings(spec))
 
     def update(
         self, current: LiveDeployment, old: DeploymentSpec, new: DeploymentSpec, progress: Progress
@@ -349,6 +359,7 @@ class AzureMlBackend:
         logs; AKS keeps the previous pods serving until the new ones are ready.
         """
         handle = dict(current.handle)
+        self._wait_timeout_s()  # a bad timeout setting fails before anything is changed
         session = self._session(_handle_target(handle))
         service = self._owned_service(session, handle)
         if service is None:
@@ -369,7 +380,7 @@ class AzureMlBackend:
         if new_tags != _service_tags(old, handle):
             arguments["tags"] = new_tags
         if not arguments:
-            return self._live(service, handle, _settings(new))
+            return self._live(session, service, handle, _settings(new))
 
         progress(f"updating {new.service_name}: {', '.join(sorted(arguments))}")
         try:
@@ -385,7 +396,7 @@ class AzureMlBackend:
                 self._service_logs(session, service),
             )
         progress(f"{new.service_name} is {HEALTHY}")
-        return self._live(service, handle, _settings(new))
+        return self._live(session, service, handle, _settings(new))
 
     def read(self, current: LiveDeployment, spec: DeploymentSpec) -> LiveDeployment | None:
         """The live service: state, URIs, model, settings and keys. None when it is gone or when
@@ -395,7 +406,7 @@ class AzureMlBackend:
         service = self._owned_service(session, handle)
         if service is None:
             return None
-        return self._live(service, handle, _settings(spec))
+        return self._live(session, service, handle, _settings(spec))
 
     def delete(self, current: LiveDeployment) -> None:
         """`service.delete()`. Already gone is success; a same-named service that this stack did
@@ -542,13 +553,18 @@ class AzureMlBackend:
                     "delete it in the workspace before the next `pulumi up`"
                 ) from error
 
-    def _live(self, service: Any, handle: Mapping[str, Any], configured: ServiceSettings) -> LiveDeployment:
+    def _live(
+        self, session: _Session, service: Any, handle: Mapping[str, Any], configured: ServiceSettings
+    ) -> LiveDeployment:
         models = list(getattr(service, "models", None) or [])
         model_id = _model_id(models[0]) if models else str(handle.get("model_id", ""))
         keys: tuple[str, str] | None = None
         if _auth_of(service) == "key":
-            primary, secondary = service.get_keys()
-            keys = (primary, secondary)
+            try:
+                primary, secondary = service.get_keys()
+                keys = (primary, secondary)
+            except session.sdk.WebserviceException:
+                keys = None  # a service in a failed state may not list keys; its state says why
         # Token auth: tokens expire within hours, so none is stored; clients fetch one at call
         # time with `AksWebservice.get_access_token()` (see docs/azure.md).
         return LiveDeployment(
