@@ -7,6 +7,7 @@ target local: ModelDeployment only (Azure ML's inference server on this machine)
 from __future__ import annotations
 
 import pulumi
+import pulumi_azure_native as azure_native
 from naming import stack_names
 
 from config import load_stack_config, pulumi_config_source
@@ -27,6 +28,14 @@ if cfg.target == "azure":
         "ml",
         MlWorkspaceArgs(names=names, location=cfg.location, tags=cfg.tags, existing=cfg.existing_workspace),
     )
+    cluster_opts = None
+    if cfg.existing_workspace is not None:
+        # The cluster and the attach belong in the adopted workspace's subscription, whichever
+        # subscription the default provider is configured for.
+        adopted = azure_native.Provider(
+            "adopted-subscription", subscription_id=cfg.existing_workspace.subscription_id
+        )
+        cluster_opts = pulumi.ResourceOptions(providers=[adopted])
     cluster = GpuAksCluster(
         "gpu",
         GpuAksClusterArgs(
@@ -44,6 +53,7 @@ if cfg.target == "azure":
             ssl=cfg.cluster.ssl,
             tags=cfg.tags,
         ),
+        opts=cluster_opts,
     )
     target: AzureTarget | object = AzureTarget(
         subscription_id=workspace.subscription_id,

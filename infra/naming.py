@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]")
-_NON_DASHED = re.compile(r"[^a-z0-9-]+")
+_NON_DASHED = re.compile(r"[^a-z0-9]+")  # dashes too: runs become one dash
 
 
 def _alnum(text: str) -> str:

@@ -39,14 +39,12 @@ class MlWorkspaceArgs:
 
 
 class MlWorkspace(pulumi.ComponentResource):
-    """Outputs: `subscription_id`, `resource_group_name`, `workspace_name`, `workspace_id`,
-    `location`."""
+    """Outputs: `subscription_id`, `resource_group_name`, `workspace_name`, `workspace_id`."""
 
     subscription_id: pulumi.Output[str]
     resource_group_name: pulumi.Output[str]
     workspace_name: pulumi.Output[str]
     workspace_id: pulumi.Output[str]
-    location: pulumi.Output[str]
 
     def __init__(self, name: str, args: MlWorkspaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         # Children inherit the transformation (see aliases.py for why).
@@ -73,7 +71,6 @@ class MlWorkspace(pulumi.ComponentResource):
             f"/subscriptions/{existing.subscription_id}/resourceGroups/{existing.resource_group}"
             f"/providers/Microsoft.MachineLearningServices/workspaces/{existing.name}"
         )
-        self.location = pulumi.Output.from_input("")
 
     def _create(self, name: str, args: MlWorkspaceArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)
@@ -162,4 +159,3 @@ class MlWorkspace(pulumi.ComponentResource):
         self.resource_group_name = group.name
         self.workspace_name = workspace.name
         self.workspace_id = workspace.id
-        self.location = group.location

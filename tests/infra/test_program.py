@@ -240,6 +240,11 @@ def test_adopting_a_workspace_declares_none_of_its_parts(model_dir: Path):
     assert not run.types & set(WORKSPACE_PARTS)
     compute = run.one(COMPUTE)
     assert (compute.inputs["resourceGroupName"], compute.inputs["workspaceName"]) == ("rg-ml", "mlw-x")
+    # The cluster and the attach go to the adopted workspace's subscription.
+    provider = run.one("pulumi:providers:azure-native")
+    assert provider.inputs["subscriptionId"] == existing["subscriptionId"]
+    for registration in (run.one(CLUSTER), compute):
+        assert registration.provider.startswith(provider.urn + "::"), registration.name
     assert run.outputs["workspace_id"].value.endswith(
         "/resourceGroups/rg-ml/providers/Microsoft.MachineLearningServices/workspaces/mlw-x"
     )
