@@ -1,0 +1,241 @@
+"""Results of the throughput benchmark: rows, the printed table, ratios against targets, CSV and plot."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+CSV_COLUMNS = (
+    "variant",
+    "images_per_request",
+    "concurrency",
+    "workers",
+    "req_per_s",
+    "images_per_s",
+    "p50_ms",
+    "p99_ms",
+    "errors",
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One measured cell: a variant served by `workers` workers, driven at `concurrency`."""
+
+    variant: str
+    images_per_request: int
+    concurrency: int
+    workers: int
+    req_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    client_cpu_share: float  # the load generator's CPU seconds per wall second (1.0 = one core)
+    client_cpu_ms_per_request: float
+
+    @property
+    def images_per_s(self) -> float:
+        return self.req_per_s * self.images_per_request
+
+    def csv_values(self) -> list[str]:
+        return [
+            self.variant,
+            str(self.images_per_request),
+            str(self.concurrency),
+            str(self.workers),
+            f"{self.req_per_s:.2f}",
+            f"{self.images_per_s:.1f}",
+            f"{self.p50_ms:.2f}",
+            f"{self.p99_ms:.2f}",
+            str(self.errors),
+        ]
+
+
+@dataclass(frozen=True)
+class TargetCheck:
+    """One of the issue's targets: the measured ratio (or value), its bound and how it was formed."""
+
+    name: str
+    measured: float
+    bound: float
+    at_most: bool  # True: measured must be <= bound (latency); False: >= bound (ratios)
+    how: str
+
+    @property
+    def met(self) -> bool | None:
+        if math.isnan(self.measured):
+            return None
+        return self.measured <= self.bound if self.at_most else self.measured >= self.bound
+
+
+def find(rows: Iterable[Row], variant: str, images: int, concurrency: int, workers: int) -> Row | None:
+    for row in rows:
+        if (row.variant, row.images_per_request, row.concurrency, row.workers) == (
+            variant,
+            images,
+            concurrency,
+            workers,
+        ):
+            return row
+    return None
+
+
+def _ratio(top: Row | None, bottom: Row | None, attribute: str) -> float:
+    if top is None or bottom is None or getattr(bottom, attribute) <= 0:
+        return float("nan")
+    return getattr(top, attribute) / getattr(bottom, attribute)
+
+
+def _over_limit(row: Row | None, limit: float | None) -> float:
+    if row is None or not limit:
+        return float("nan")
+    return row.images_per_s / limit
+
+
+def target_checks(rows: Sequence[Row], limits: dict[str, float], cores: int) -> list[TargetCheck]:
+    """The issue's targets, each from cells of this one run (NaN where a cell was not measured).
+
+    Limits are per core, so they are compared with the one-worker cells: one worker = one core of
+    serving, the other core left to the load generator.
+    """
+    parse_limit = limits.get("parse_orjson_images_per_s")
+    forward_limit = limits.get("forward_images_per_s_per_core")
+    checks = [
+        TargetCheck(
+            "ours JSON / how-to, req/s at 1 image, c=8, workers=cores",
+            _ratio(find(rows, "ours_json", 1, 8, cores), find(rows, "howto", 1, 8, cores), "req_per_s"),
+            50.0,
+            False,
+            f"req/s ratio at 1 image/request, concurrency 8, {cores} workers",
+        ),
+        TargetCheck(
+            "ours JSON / how-to, images/s at 256 images, c=8, workers=cores",
+            _ratio(
+                find(rows, "ours_json", 256, 8, cores), find(rows, "howto", 256, 8, cores), "images_per_s"
+            ),
+            8.0,
+            False,
+            f"images/s ratio at 256 images/request, concurrency 8, {cores} workers",
+        ),
+        TargetCheck(
+            "ours JSON / JSON parse limit (1 worker, c=8, 256 images)",
+            _over_limit(find(rows, "ours_json", 256, 8, 1), parse_limit),
+            0.9,
+            False,
+            "served images/s over orjson-into-float32 images/s on one core",
+        ),
+    ]
+    for fmt in ("uint8", "float32"):
+        checks.append(
+            TargetCheck(
+                f"ours binary {fmt} / model-forward limit (1 worker, c=8, 256 images)",
+                _over_limit(find(rows, f"ours_{fmt}", 256, 8, 1), forward_limit),
+                0.5,
+                False,
+                "served images/s over tf.function forward images/s on one core at batch 256",
+            )
+        )
+    p99 = find(rows, "ours_json", 1, 8, cores)
+    checks.append(
+        TargetCheck(
+            "ours JSON p99 ms at 1 image, c=8, workers=cores",
+            p99.p99_ms if p99 else float("nan"),
+            25.0,
+            True,
+            "99th percentile latency in ms",
+        )
+    )
+    return checks
+
+
+def format_table(rows: Sequence[Row]) -> str:
+    header = (
+        f"{'variant':<14}{'img/req':>8}{'conc':>6}{'workers':>8}{'req/s':>10}{'images/s':>11}"
+        f"{'p50 ms':>9}{'p99 ms':>9}{'errors':>7}{'client cpu':>11}"
+    )
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        lines.append(
+            f"{r.variant:<14}{r.images_per_request:>8}{r.concurrency:>6}{r.workers:>8}{r.req_per_s:>10.1f}"
+            f"{r.images_per_s:>11.0f}{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{r.errors:>7}{r.client_cpu_share:>10.0%}"
+        )
+    return "\n".join(lines)
+
+
+def format_ratios(rows: Sequence[Row], cores: int) -> str:
+    """ours / how-to for every cell both have, for each of our input formats."""
+    lines = ["ratios ours / how-to (same images/request, concurrency, workers): req/s, p99"]
+    for howto in (r for r in rows if r.variant == "howto"):
+        for fmt in ("json", "uint8", "float32"):
+            ours = find(rows, f"ours_{fmt}", howto.images_per_request, howto.concurrency, howto.workers)
+            if ours is None:
+                continue
+            lines.append(
+                f"  {fmt:<8} img={howto.images_per_request:<4} c={howto.concurrency:<3} w={howto.workers}: "
+                f"{_ratio(ours, howto, 'req_per_s'):8.1f}x throughput, p99 {ours.p99_ms:.1f} vs "
+                f"{howto.p99_ms:.1f} ms"
+            )
+    return "\n".join(lines)
+
+
+def format_checks(checks: Sequence[TargetCheck]) -> str:
+    lines = ["targets (issue 6), from this run:"]
+    for check in checks:
+        verdict = {True: "MET", False: "MISSED", None: "not measured"}[check.met]
+        relation = "<=" if check.at_most else ">="
+        lines.append(
+            f"  {verdict:<12} {check.name}: {check.measured:.2f} (target {relation} {check.bound:g})"
+        )
+    return "\n".join(lines)
+
+
+def write_csv(rows: Sequence[Row], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(row.csv_values() for row in rows)
+
+
+def write_plot(rows: Sequence[Row], path: Path) -> None:
+    """Throughput (images/s) and p99 against concurrency, one panel column per images/request."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = sorted({r.images_per_request for r in rows})
+    figure, axes = plt.subplots(2, len(sizes), figsize=(6 * len(sizes), 8), squeeze=False)
+    series = sorted({(r.variant, r.workers) for r in rows})
+    for column, size in enumerate(sizes):
+        for variant, workers in series:
+            points = sorted(
+                (r for r in rows if (r.variant, r.workers, r.images_per_request) == (variant, workers, size)),
+                key=lambda r: r.concurrency,
+            )
+            if not points:
+                continue
+            label = f"{variant} w={workers}"
+            style = "-" if workers > 1 else "--"
+            concurrency = [r.concurrency for r in points]
+            axes[0][column].plot(
+                concurrency, [r.images_per_s for r in points], style, marker="o", label=label
+            )
+            axes[1][column].plot(concurrency, [r.p99_ms for r in points], style, marker="o", label=label)
+        axes[0][column].set_title(f"{size} image(s) per request: throughput")
+        axes[1][column].set_title(f"{size} image(s) per request: p99 latency")
+        axes[0][column].set_ylabel("images/s")
+        axes[1][column].set_ylabel("p99 ms")
+        for axis in (axes[0][column], axes[1][column]):
+            axis.set_xscale("log", base=2)
+            axis.set_yscale("log")
+            axis.set_xlabel("concurrency")
+            axis.grid(True, which="both", alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

@@ -1,0 +1,461 @@
+"""Scoring throughput: our entry script against the how-to's style and against the limits, in one run.
+
+    .venv-scoring/bin/python bench/score_throughput.py [--quick] [--model-dir DIR] [--loadgen auto|python|hey]
+
+For each served variant, azmlinfsrv (Azure ML's inference server: gunicorn sync workers + Flask) is
+started on a free loopback port at 1 worker and at workers = cores, and a load generator in its own
+process drives /score closed-loop at each concurrency and images-per-request:
+
+    constant      bench/variants/constant_score.py   the server's floor (reads the body, answers "[0]")
+    howto         bench/variants/howto_score.py      json.loads -> np.array -> model.predict -> argmax
+    ours_json     model_service/score.py             the how-to's JSON body
+    ours_uint8    model_service/score.py             application/octet-stream, 784 bytes per image
+    ours_float32  model_service/score.py             application/octet-stream; dtype=float32
+
+In the same run the limits are measured alone on one core (bench/limits.py): orjson of a 256-image
+body into float32, and the model's tf.function forward at batch 256. The run prints a table, the
+ratios ours / how-to and the issue's targets, and writes bench/results/score_throughput.csv, a PNG
+plot and a JSON file with the limits and the load generator's own cost. Every load is bounded in
+time and request count and stays on 127.0.0.1; every server started is stopped.
+`--quick` runs a reduced matrix (concurrency 8; how-to and constant only at workers = cores) in
+under two minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the `bench` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import report
+from bench.drivers import LoadSpec, resolve_driver, run_load
+from bench.payloads import BODY_FORMATS, digit_images
+from bench.server import InferenceServer, ServerStartError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SCORING_BIN = Path(sys.executable).parent
+DEFAULT_MODEL_DIR = PROJECT_ROOT / "artifacts" / "model"
+DEFAULT_OUT_DIR = PROJECT_ROOT / "bench" / "results"
+VARIANTS = ("constant", "howto", "ours_json", "ours_uint8", "ours_float32")
+
+
+@dataclass(frozen=True)
+class ServedScript:
+    """An entry script and the variants (one per body format) measured against it."""
+
+    name: str
+    entry_script: Path
+    variants: dict[str, str]  # variant name -> body format
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Matrix:
+    variants: tuple[str, ...]
+    workers: tuple[int, ...]
+    concurrency: tuple[int, ...]
+    images: tuple[int, ...]
+    duration_s: float
+    warmup_s: float
+    max_requests: int
+    limit_seconds: float
+    # Quick mode measures constant and how-to only at the largest worker count.
+    reference_workers_only_max: bool = False
+
+    def workers_for(self, script: ServedScript) -> tuple[int, ...]:
+        if self.reference_workers_only_max and script.name != "ours":
+            return (max(self.workers),)
+        return self.workers
+
+
+def parse_env(pairs: Sequence[str]) -> dict[str, str]:
+    env = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--ours-env {pair!r}: expected KEY=VALUE")
+        env[key] = value
+    return env
+
+
+def served_scripts(
+    score_script: Path, variants: Sequence[str], ours_env: dict[str, str]
+) -> list[ServedScript]:
+    """The entry scripts to start, each with the requested variants it serves."""
+    bench_dir = PROJECT_ROOT / "bench" / "variants"
+    candidates = [
+        ServedScript("constant", bench_dir / "constant_score.py", {"constant": "json"}),
+        ServedScript("howto", bench_dir / "howto_score.py", {"howto": "json"}),
+        ServedScript(
+            "ours",
+            score_script,
+            {"ours_json": "json", "ours_uint8": "uint8", "ours_float32": "float32"},
+            ours_env,
+        ),
+    ]
+    chosen = []
+    for script in candidates:
+        kept = {name: fmt for name, fmt in script.variants.items() if name in variants}
+        if kept:
+            chosen.append(ServedScript(script.name, script.entry_script, kept, script.extra_env))
+    return chosen
+
+
+def ensure_model(model_dir: Path) -> Path:
+    """The trained model to serve; trained on scikit-learn's digits first if the directory has none."""
+    if any(model_dir.rglob("saved_model.pb")):
+        return model_dir
+    print(f"no SavedModel in {model_dir}: training one (model_service.train --digits)", flush=True)
+    subprocess.run(
+        [sys.executable, "-m", "model_service.train", "--digits", "--out", str(model_dir)],
+        cwd=PROJECT_ROOT,
+        check=True,
+    )
+    return model_dir
+
+
+def best_limits(first: dict[str, float], second: dict[str, float]) -> dict[str, float]:
+    """The better of two limit measurements, figure by figure (the machine may be shared: the less
+    disturbed one is the truer limit, and a higher limit only makes our ratios stricter)."""
+    best = {}
+    for key, value in first.items():
+        other = second.get(key, value)
+        best[key] = (
+            max(value, other)
+            if key.endswith("_per_s") or key.endswith("_per_s_per_core")
+            else min(value, other)
+        )
+    return best
+
+
+def measure_limits(model_dir: Path, seconds: float) -> dict[str, float]:
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.limits", "--model-dir", str(model_dir), "--seconds", str(seconds)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"bench.limits failed ({completed.returncode}):\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def post(url: str, body: bytes, content_type: str, timeout_s: float = 120.0) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def check_predictions(variant: str, status: int, payload: bytes, images: int) -> list[int] | None:
+    """The digits a model variant answered, after checking they are a list of `images` digits.
+
+    Raises RuntimeError naming the variant if the server answered anything else (a wrong
+    Content-Type contract, a crash): the bench must not time error responses as throughput.
+    """
+    if status != 200:
+        raise RuntimeError(f"{variant}: sanity request answered {status}: {payload[:300]!r}")
+    if variant == "constant":
+        return None
+    digits = json.loads(payload)
+    if not (isinstance(digits, list) and len(digits) == images and all(d in range(10) for d in digits)):
+        raise RuntimeError(f"{variant}: expected a list of {images} digits, got {payload[:300]!r}")
+    return digits
+
+
+def run_matrix(
+    matrix: Matrix,
+    scripts: Sequence[ServedScript],
+    model_dir: Path,
+    driver: str,
+    work_dir: Path,
+) -> tuple[list[report.Row], dict[str, list[int]], list[str]]:
+    """Serve and drive every cell; returns the rows, each variant's 256-image answers, and failures."""
+    pixels = digit_images(max(matrix.images))
+    bodies: dict[tuple[str, int], Path] = {}
+    for fmt in {fmt for script in scripts for fmt in script.variants.values()}:
+        for images in matrix.images:
+            path = work_dir / f"body-{fmt}-{images}.bin"
+            path.write_bytes(BODY_FORMATS[fmt].encode(pixels[:images]))
+            bodies[(fmt, images)] = path
+
+    rows: list[report.Row] = []
+    answers: dict[str, list[int]] = {}
+    failures: list[str] = []
+    for script in scripts:
+        for workers in matrix.workers_for(script):
+            server = InferenceServer(
+                SCORING_BIN / "azmlinfsrv",
+                script.entry_script,
+                model_dir,
+                workers,
+                work_dir / f"server-{script.name}-w{workers}.log",
+                cwd=PROJECT_ROOT,
+                extra_env=script.extra_env,
+            )
+            began = time.perf_counter()
+            try:
+                with server:
+                    print(
+                        f"[{script.name} w={workers}] ready in {time.perf_counter() - began:.1f} s "
+                        f"on port {server.port}",
+                        flush=True,
+                    )
+                    for variant, fmt in script.variants.items():
+                        for images in matrix.images:
+                            try:
+                                rows += drive_variant(
+                                    matrix,
+                                    server,
+                                    variant,
+                                    fmt,
+                                    images,
+                                    bodies[(fmt, images)],
+                                    driver,
+                                    answers,
+                                )
+                            except RuntimeError as error:
+                                failures.append(str(error))
+                                print(f"  FAILED {error}", flush=True)
+            except ServerStartError as error:
+                failures.append(str(error))
+                print(f"  FAILED {error}", flush=True)
+    return rows, answers, failures
+
+
+def drive_variant(
+    matrix: Matrix,
+    server: InferenceServer,
+    variant: str,
+    fmt: str,
+    images: int,
+    body_path: Path,
+    driver: str,
+    answers: dict[str, list[int]],
+) -> list[report.Row]:
+    """Check one variant answers correctly, warm every worker, then measure each concurrency."""
+    content_type = BODY_FORMATS[fmt].content_type
+    status, payload = post(server.score_url, body_path.read_bytes(), content_type)
+    digits = check_predictions(variant, status, payload, images)
+    if digits is not None and images == max(matrix.images):
+        answers[variant] = digits
+    warm = LoadSpec(server.score_url, body_path, content_type, 2 * server.workers, matrix.warmup_s, 10_000)
+    run_load(driver, warm)  # first calls per worker (tracing, caches) are not part of the figures
+    rows = []
+    for concurrency in matrix.concurrency:
+        spec = LoadSpec(
+            server.score_url, body_path, content_type, concurrency, matrix.duration_s, matrix.max_requests
+        )
+        result = run_load(driver, spec)
+        requests = result.ok + result.errors
+        row = report.Row(
+            variant=variant,
+            images_per_request=images,
+            concurrency=concurrency,
+            workers=server.workers,
+            req_per_s=result.ok / result.elapsed_s if result.elapsed_s > 0 else 0.0,
+            p50_ms=result.p50_ms,
+            p99_ms=result.p99_ms,
+            errors=result.errors,
+            client_cpu_share=result.client_cpu_s / result.elapsed_s if result.elapsed_s > 0 else 0.0,
+            client_cpu_ms_per_request=1e3 * result.client_cpu_s / requests if requests else float("nan"),
+        )
+        rows.append(row)
+        error_note = f"  first error: {result.first_error}" if result.first_error else ""
+        print(
+            f"  {variant:<13} img={images:<4} c={concurrency:<3} w={server.workers}: "
+            f"{row.req_per_s:9.1f} req/s "
+            f"{row.images_per_s:10.0f} img/s  p50 {row.p50_ms:7.1f} ms  p99 {row.p99_ms:7.1f} ms  "
+            f"errors {row.errors}{error_note}",
+            flush=True,
+        )
+    return rows
+
+
+def client_summary(rows: Sequence[report.Row], driver: str) -> dict[str, float | str]:
+    """The load generator's own cost, from the cell with the highest request rate."""
+    busiest = max(rows, key=lambda r: r.req_per_s, default=None)
+    if busiest is None or not busiest.client_cpu_ms_per_request > 0:
+        return {"driver": driver}
+    return {
+        "driver": driver,
+        "busiest_cell": f"{busiest.variant} img={busiest.images_per_request} c={busiest.concurrency} "
+        f"w={busiest.workers}",
+        "busiest_req_per_s": busiest.req_per_s,
+        "client_cpu_ms_per_request": busiest.client_cpu_ms_per_request,
+        "client_ceiling_req_per_s_per_core": 1e3 / busiest.client_cpu_ms_per_request,
+        "client_cpu_share_at_busiest": busiest.client_cpu_share,
+    }
+
+
+def format_limits(limits: dict[str, float], client: dict[str, float | str]) -> str:
+    lines = ["limits (one core each, measured alone in this run):"]
+    if limits:
+        lines += [
+            f"  JSON parse, orjson -> float32, 256 images: {limits['parse_orjson_ms']:.1f} ms "
+            f"= {limits['parse_orjson_images_per_s']:,.0f} images/s "
+            f"(how-to's json.loads + np.array: {limits['parse_howto_ms']:.1f} ms)",
+            f"  uint8 body -> float32, 256 images: {limits['decode_uint8_ms']:.2f} ms",
+            f"  model forward (tf.function, 1 thread), batch 256: {limits['forward_batch256_ms']:.2f} ms "
+            f"= {limits['forward_images_per_s_per_core']:,.0f} images/s; batch 1: "
+            f"{limits['forward_batch1_ms']:.2f} ms",
+        ]
+    if "client_cpu_ms_per_request" in client:
+        lines.append(
+            f"  load generator ({client['driver']}): {client['client_cpu_ms_per_request']:.3f} ms CPU "
+            f"per request = ceiling ~{client['client_ceiling_req_per_s_per_core']:,.0f} req/s on one core; "
+            f"at the busiest "
+            f"cell ({client['busiest_cell']}, {client['busiest_req_per_s']:,.0f} req/s) it used "
+            f"{client['client_cpu_share_at_busiest']:.0%} of a core"
+        )
+    return "\n".join(lines)
+
+
+def format_agreement(answers: dict[str, list[int]]) -> str:
+    reference = answers.get("howto")
+    if reference is None:
+        return ""
+    parts = []
+    for variant, digits in sorted(answers.items()):
+        if variant != "howto":
+            same = sum(a == b for a, b in zip(digits, reference, strict=True))
+            parts.append(f"{variant} {same}/{len(reference)}")
+    return "predictions equal to the how-to's on the largest batch: " + ", ".join(parts)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    cores = os.cpu_count() or 1
+    parser.add_argument("--quick", action="store_true", help="reduced matrix, under two minutes")
+    parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
+    parser.add_argument("--score-script", type=Path, default=PROJECT_ROOT / "model_service" / "score.py")
+    parser.add_argument("--loadgen", default="auto", help="auto (hey if installed), python or hey")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--workers", default=f"1,{cores}", help="comma-separated worker counts")
+    parser.add_argument("--concurrency", default=None, help="comma-separated; default 1,8,32 (quick: 8)")
+    parser.add_argument("--images", default="1,256", help="comma-separated images per request")
+    parser.add_argument(
+        "--duration", type=float, default=None, help="seconds per cell; default 5 (quick 1.5)"
+    )
+    parser.add_argument("--warmup", type=float, default=None, help="warm-up seconds; default 1 (quick 0.3)")
+    parser.add_argument("--max-requests", type=int, default=50_000, help="per cell")
+    parser.add_argument("--limit-seconds", type=float, default=None, help="per limit; default 2 (quick 0.5)")
+    parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
+    parser.add_argument(
+        "--ours-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for our scorer's server (repeatable), to try server settings",
+    )
+    args = parser.parse_args(argv)
+    args.cores = cores
+    return args
+
+
+def _int_list(flag: str, text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        raise SystemExit(f"{flag} {text!r}: expected comma-separated positive integers") from None
+    if not values or min(values) < 1:
+        raise SystemExit(f"{flag} {text!r}: expected comma-separated positive integers")
+    return values
+
+
+def build_matrix(args: argparse.Namespace) -> Matrix:
+    variants = tuple(v.strip() for v in args.variants.split(",") if v.strip())
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown or not variants:
+        raise SystemExit(f"--variants {args.variants!r}: unknown {unknown}; allowed: {', '.join(VARIANTS)}")
+    quick = args.quick
+    return Matrix(
+        variants=variants,
+        workers=_int_list("--workers", args.workers),
+        concurrency=_int_list("--concurrency", args.concurrency or ("8" if quick else "1,8,32")),
+        images=_int_list("--images", args.images),
+        duration_s=args.duration or (1.5 if quick else 5.0),
+        warmup_s=args.warmup or (0.3 if quick else 1.0),
+        max_requests=args.max_requests,
+        limit_seconds=args.limit_seconds or (0.5 if quick else 2.0),
+        reference_workers_only_max=quick,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    matrix = build_matrix(args)
+    try:
+        driver = resolve_driver(args.loadgen)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
+    started = time.perf_counter()
+    model_dir = ensure_model(args.model_dir.resolve())
+    print(
+        f"model {model_dir}; {args.cores} cores; load generator {driver}; load average "
+        f"{os.getloadavg()[0]:.1f}; matrix {matrix}; extra env for ours {parse_env(args.ours_env)}",
+        flush=True,
+    )
+    limits_before = measure_limits(model_dir, matrix.limit_seconds)
+    scripts = served_scripts(args.score_script.resolve(), matrix.variants, parse_env(args.ours_env))
+    with tempfile.TemporaryDirectory(prefix="bench-score-") as tmp:
+        rows, answers, failures = run_matrix(matrix, scripts, model_dir, driver, Path(tmp))
+    limits = best_limits(limits_before, measure_limits(model_dir, matrix.limit_seconds))
+    client = client_summary(rows, driver)
+    checks = report.target_checks(rows, limits, max(matrix.workers))
+
+    print()
+    print(report.format_table(rows))
+    print()
+    print(format_limits(limits, client))
+    print()
+    print(report.format_ratios(rows, max(matrix.workers)))
+    print()
+    print(report.format_checks(checks))
+    agreement = format_agreement(answers)
+    if agreement:
+        print(agreement)
+
+    out_dir = args.out_dir
+    report.write_csv(rows, out_dir / "score_throughput.csv")
+    if rows:
+        report.write_plot(rows, out_dir / "score_throughput.png")
+    summary = {
+        "limits": limits,
+        "client": client,
+        "cores": args.cores,
+        "load_average_at_end": os.getloadavg()[0],
+        "targets": [
+            {"name": c.name, "measured": c.measured, "bound": c.bound, "met": c.met, "how": c.how}
+            for c in checks
+        ],
+        "failures": failures,
+    }
+    (out_dir / "score_throughput_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(
+        f"\nwrote {out_dir}/score_throughput.csv, .png and _summary.json "
+        f"in {time.perf_counter() - started:.0f} s"
+    )
+    if failures:
+        print(f"{len(failures)} part(s) failed:\n  " + "\n  ".join(f.splitlines()[0] for f in failures))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Entry scripts that the benchmark serves beside model_service/score.py, for comparison."""

@@ -1,0 +1,90 @@
+"""The scoring benchmark end to end on a tiny matrix: real azmlinfsrv servers, our load generator in
+its own process, the limits subprocess, and the files it writes. No timing assertions: the figures
+only have to be numbers, with no errors, and every server it started must be gone afterwards."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.loadgen import build_request, percentile
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CSV_HEADER = "variant,images_per_request,concurrency,workers,req_per_s,images_per_s,p50_ms,p99_ms,errors"
+VARIANTS = ("constant", "howto", "ours_uint8")
+IMAGES = (1, 4)
+
+
+@pytest.mark.slow
+def test_tiny_matrix_writes_number_rows_and_stops_servers(trained_model_dir: Path, tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "bench/score_throughput.py",
+            f"--model-dir={trained_model_dir}",
+            "--loadgen=python",
+            f"--variants={','.join(VARIANTS)}",
+            "--workers=1",
+            "--concurrency=2",
+            f"--images={','.join(map(str, IMAGES))}",
+            "--duration=0.5",
+            "--warmup=0.2",
+            "--limit-seconds=0.1",
+            f"--out-dir={tmp_path}",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+
+    lines = (tmp_path / "score_throughput.csv").read_text().splitlines()
+    assert lines[0] == CSV_HEADER
+    rows = list(csv.DictReader(lines))
+    assert sorted((r["variant"], int(r["images_per_request"])) for r in rows) == sorted(
+        (v, n) for v in VARIANTS for n in IMAGES
+    )
+    for row in rows:
+        assert (row["concurrency"], row["workers"], row["errors"]) == ("2", "1", "0"), row
+        for column in ("req_per_s", "images_per_s", "p50_ms", "p99_ms"):
+            value = float(row[column])
+            assert math.isfinite(value) and value > 0, (column, row)
+        assert float(row["images_per_s"]) == pytest.approx(
+            float(row["req_per_s"]) * int(row["images_per_request"]), rel=0.01
+        )
+
+    summary = json.loads((tmp_path / "score_throughput_summary.json").read_text())
+    assert summary["failures"] == []
+    for key in ("parse_orjson_images_per_s", "forward_images_per_s_per_core"):
+        assert summary["limits"][key] > 0
+    assert (tmp_path / "score_throughput.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "predictions equal to the how-to's on the largest batch: ours_uint8 4/4" in completed.stdout
+
+    ports = [int(p) for p in re.findall(r"ready in [\d.]+ s on port (\d+)", completed.stdout)]
+    assert len(ports) == len(VARIANTS)
+    for port in ports:
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"a server still listens on port {port}"
+
+
+def test_load_generator_refuses_non_loopback_targets() -> None:
+    with pytest.raises(ValueError, match="not a loopback address"):
+        build_request("http://192.0.2.1:5001/score", b"{}", "application/json")
+    host, port, request = build_request("http://localhost:5001/score", b"{}", "application/json")
+    assert (host, port) == ("127.0.0.1", 5001)
+    assert request.endswith(b"Content-Length: 2\r\nConnection: close\r\n\r\n{}")
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert (percentile(values, 0.5), percentile(values, 0.99), percentile(values, 1.0)) == (50.0, 99.0, 100.0)
+    assert math.isnan(percentile([], 0.5))
