@@ -143,3 +143,42 @@ def test_a_failed_create_through_the_host_deletes_the_service_and_reports_the_lo
     assert fake.state["services"] == {}
     assert fake.state["deleted_services"] == ["aks-dnn-mnist"]
     assert_no_secret("fake-primary-key-aks-dnn-mnist", failure.value.details)
+
+
+def test_the_dev_stack_program_deploys_through_the_host(tmp_path: Path):
+    """The inputs exactly as `infra/__main__.py` produces them for the dev stack (under mocks),
+    deployed by the pickled provider into a fake workspace at the program's coordinates."""
+    if not (PROJECT_ROOT / "model_service" / "environment.yml").exists():
+        pytest.skip("model_service/environment.yml is not written yet: the dev stack's program needs it")
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "saved_model.pb").write_bytes(b"model bytes: the fake uploads nothing")
+    news = local_stack_inputs({"model": {"name": "mnist-dnn", "dir": str(model)}}, stack="dev")
+    target = news["target"]
+    assert news["backend"] == "azureml"
+    state_file = tmp_path / "fake-azureml.json"
+    state_file.write_text(
+        json.dumps(
+            default_state(
+                subscription_id=target["subscription_id"],
+                resource_group=target["resource_group"],
+                workspace_name=target["workspace_name"],
+                compute_name=target["compute_name"],
+            )
+        )
+    )
+    fake = FakeAzureMl(state_file=state_file)
+    extra_env = {SDK_MODULE_VARIABLE: str(FAKE_SDK_FILE), STATE_FILE_VARIABLE: str(state_file)}
+
+    with ProviderHost.start(extra_env=extra_env) as host:
+        host.configure()
+        checked = host.check(news)
+        assert checked.failures == []
+        id_, outs = host.create(checked.inputs)
+        assert outs["state"] == "Healthy"
+        service = fake.state["services"][id_]
+        assert service["settings"]["num_replicas"] == 3 and service["settings"]["gpu_cores"] == 1
+        assert service["environment"]["base_image"].startswith("mcr.microsoft.com/azureml/")
+        host.delete(id_, outs)
+
+    assert fake.state["services"] == {}
