@@ -29,7 +29,7 @@ from typing import Any
 
 from deployment import local_release
 from deployment.backend import DeploymentFailed, LiveDeployment, Progress
-from deployment.local_release import NotHealthy, Release
+from deployment.local_release import NotHealthy, Release, ReleaseFailed
 from deployment.process import ProcessRecord, environment_for_child, is_running, start_detached, stop
 from deployment.spec import DeploymentSpec
 from deployment.targets import LocalTarget
@@ -110,13 +110,15 @@ class LocalBackend:
             progress(f"{spec.service_name}: healthy at http://127.0.0.1:{port}/score")
             return self._live(spec, service_dir, router, port, release, "Healthy")
         except BaseException as error:
-            logs = local_release.tail(release.log_path, LOG_TAIL_LINES) if release else ""
+            logs = error.logs if isinstance(error, ReleaseFailed) else ""
+            if release is not None:
+                logs = local_release.tail(release.log_path, LOG_TAIL_LINES)
             if router is not None:
                 stop(router)
             if release is not None:
                 stop(release.process)
             shutil.rmtree(service_dir, ignore_errors=True)
-            if isinstance(error, (NotHealthy, DeploymentFailed, OSError)):
+            if isinstance(error, (ReleaseFailed, NotHealthy, OSError)):
                 raise DeploymentFailed(
                     f"creating local service {spec.service_name} failed: {error}", logs
                 ) from error
@@ -137,21 +139,14 @@ class LocalBackend:
                 f"local service {current.service_name} is not running (stopped outside Pulumi?): "
                 "run `pulumi refresh`, then `pulumi up` creates it again"
             )
-        release: Release | None = None
         try:
             release = self._start_release(new, service_dir, progress)
-        except BaseException as error:
-            logs = local_release.tail(release.log_path, LOG_TAIL_LINES) if release else ""
-            if release is not None:
-                stop(release.process)
-                shutil.rmtree(release.directory, ignore_errors=True)
-            if isinstance(error, (NotHealthy, DeploymentFailed, OSError)):
-                raise DeploymentFailed(
-                    f"the new version of {current.service_name} did not become healthy "
-                    f"(the previous version keeps serving): {error}",
-                    logs,
-                ) from error
-            raise
+        except ReleaseFailed as error:
+            raise DeploymentFailed(
+                f"the new version of {current.service_name} did not become healthy "
+                f"(the previous version keeps serving): {error.reason}",
+                error.logs,
+            ) from error
         self._point_router_at(service_dir, release, new)
         port = int(current.handle["port"])
         _write_json(
@@ -207,19 +202,30 @@ class LocalBackend:
         return recorded if recorded.is_dir() else self.state_dir / current.service_name
 
     def _start_release(self, spec: DeploymentSpec, service_dir: Path, progress: Progress) -> Release:
+        """Start a release and wait until it is healthy. On failure it is stopped and removed,
+        and `ReleaseFailed` carries its log tail."""
         if spec.settings.auth != "none":
             progress(f"{spec.service_name}: auth {spec.settings.auth!r} is AKS-only; locally: loopback only")
         progress(f"{spec.service_name}: starting azmlinfsrv for {spec.model_name}:{spec.model_version}")
-        release = local_release.start(
-            spec, service_dir / "releases", python=self.python, workers=self.workers, environ=self._environ
-        )
+        try:
+            release = local_release.start(
+                spec,
+                service_dir / "releases",
+                python=self.python,
+                workers=self.workers,
+                environ=self._environ,
+            )
+        except (DeploymentFailed, OSError) as error:
+            raise ReleaseFailed(str(error), "") from error
         try:
             seconds = local_release.wait_healthy(release, self.health_timeout_s, progress)
         except BaseException as error:
             logs = local_release.tail(release.log_path, LOG_TAIL_LINES)
             stop(release.process)
             shutil.rmtree(release.directory, ignore_errors=True)
-            raise DeploymentFailed(str(error), logs) from error
+            if isinstance(error, NotHealthy):
+                raise ReleaseFailed(str(error), logs) from error
+            raise
         progress(f"{spec.service_name}: release {release.release_id} healthy after {seconds:.1f} s")
         return release
 

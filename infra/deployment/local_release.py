@@ -47,6 +47,15 @@ class NotHealthy(Exception):
     """A release did not become healthy; the caller adds the log tail."""
 
 
+class ReleaseFailed(Exception):
+    """A release could not be started; it has been removed again. `logs` is its log tail."""
+
+    def __init__(self, reason: str, logs: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.logs = logs
+
+
 @dataclass(frozen=True)
 class Release:
     release_id: str
