@@ -317,3 +317,28 @@ def test_all_problems_are_reported_together_in_one_error():
         "invalid stack config (8 problems):\n  - aml-gpu-inference:typo = 1: unknown key"
     )
     assert "aml-gpu-inference:cluster.purpose = 'Prod': one of DevTest, FastProd" in message
+
+
+# --- the engine's config source -----------------------------------------------------------------
+
+
+def test_pulumi_config_source_reads_the_engines_environment(monkeypatch: pytest.MonkeyPatch):
+    """The language host passes config as PULUMI_CONFIG (JSON strings) and its secret keys."""
+    import contextvars
+    import json
+
+    from config import pulumi_config_source
+
+    engine_config = {
+        f"{NAMESPACE}:target": "azure",
+        f"{NAMESPACE}:tags": json.dumps(TAGS),
+        f"{NAMESPACE}:sslKey": PEM_KEY,
+        "azure-native:location": "westeurope",
+    }
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(engine_config))
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps([f"{NAMESPACE}:sslKey"]))
+    values, secret_keys = contextvars.Context().run(pulumi_config_source)
+    assert values == {key: value for key, value in engine_config.items() if key.startswith(NAMESPACE)}
+    assert secret_keys == frozenset({f"{NAMESPACE}:sslKey"})
+    without_ssl = {key: value for key, value in values.items() if not key.endswith(":sslKey")}
+    assert load_stack_config(without_ssl, stack="dev").tags == TAGS
