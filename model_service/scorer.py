@@ -249,9 +249,8 @@ def decode_json(body: bytes, max_batch: int) -> np.ndarray:
     _check_batch_size(len(rows), max_batch)
 
     # numpy would silently turn the strings "0.5" into numbers, true/false into 1/0 and null into
-    # NaN. A body whose only quotes are those of the key "data" and without true/false/null holds
-    # none of them, so the fast conversion is safe; anything else is checked value by value first.
-    if body.count(b'"') != 2 or b"true" in body or b"false" in body or b"null" in body:
+    # NaN, so those are refused before the fast conversion; see _may_hold_non_numbers.
+    if _may_hold_non_numbers(body):
         _raise_first_bad_value(rows)
     try:
         with np.errstate(over="ignore"):  # values beyond float32 become inf, refused just below
@@ -264,6 +263,17 @@ def decode_json(body: bytes, max_batch: int) -> np.ndarray:
         raise InvalidInput(f"'data' has shape {list(images.shape)}; expected [n, {IMAGE_PIXELS}]")
     _check_pixel_range(images, where="data[{row}][{col}]")
     return images
+
+
+def _may_hold_non_numbers(body: bytes) -> bool:
+    """False only if the valid JSON `body`, a one-key object {"data": ...}, holds nothing but numbers.
+
+    Its key takes the first two quotes, so any later quote starts a string; and outside strings
+    the letters t, f and n only start true, false and null (numbers are digits . - + e E). A few
+    memchr scans (~1 ms for 4 MB; `in` and `count` take ~20 ms) instead of a look at every value.
+    """
+    key_end = body.find(b'"', body.find(b'"') + 1)
+    return any(body.find(char, key_end + 1) != -1 for char in (b'"', b"t", b"f", b"n"))
 
 
 def _check_batch_size(count: int, max_batch: int) -> None:
