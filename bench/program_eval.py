@@ -3,8 +3,9 @@
     .venv/bin/python bench/program_eval.py [--runs N]
 
 Prints, from one process: the imports the program needs (paid once by every `pulumi preview`),
-the first evaluation, the median of N more, and the median with pulumi-azure-native's
-API-version aliases kept (infra/aliases.py drops them), so the ratio shows what they cost.
+the first evaluation (wall and CPU time: other processes inflate wall time), the median of N
+more, and the median with pulumi-azure-native's API-version aliases kept (infra/aliases.py drops
+them), so the ratio shows what they cost.
 Writes the figures to bench/results/program_eval.json.
 """
 
@@ -35,24 +36,39 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="warm evaluations per variant (default 5)")
     args = parser.parse_args()
 
-    start = time.perf_counter()
-    # The modules the program imports (pulumi, azure-native's modules, kubernetes, the deployment).
+    start, cpu_start = time.perf_counter(), time.process_time()
+    # The modules the program imports. azure-native and kubernetes load a package's modules on
+    # first attribute access, so touch the classes the program uses to pay that here too.
+    import pulumi_azure_native as azure_native
+    import pulumi_kubernetes as k8s
     from program_harness import run_program, stack_config
 
-    import config
     import deployment.resource  # noqa: F401
     import gpu_cluster
     import workspace
 
-    imports = time.perf_counter() - start
-    start = time.perf_counter()
+    for module, name in (
+        ("applicationinsights", "Component"),
+        ("authorization", "get_client_config_output"),
+        ("containerregistry", "Registry"),
+        ("containerservice", "ManagedCluster"),
+        ("keyvault", "Vault"),
+        ("machinelearningservices", "Compute"),
+        ("operationalinsights", "Workspace"),
+        ("resources", "ResourceGroup"),
+        ("storage", "StorageAccount"),
+    ):
+        getattr(getattr(azure_native, module), name)
+    k8s.apps.v1.DaemonSet  # noqa: B018
 
+    imports = time.perf_counter() - start
+    start, cpu_start = time.perf_counter(), time.process_time()
     with tempfile.TemporaryDirectory() as model_dir:
         (Path(model_dir) / "saved_model.pb").write_bytes(b"bench")  # hashed at construction only
         config = stack_config("dev")
         config["aml-gpu-inference:model"] = {"dir": model_dir}
         resources = len(run_program(config, stack="dev").registrations)
-        first = time.perf_counter() - start
+        first, first_cpu = time.perf_counter() - start, time.process_time() - cpu_start
         warm = [_timed(lambda: run_program(config, stack="dev")) for _ in range(args.runs)]
 
         def keep(_args: object) -> None:
@@ -66,6 +82,7 @@ def main() -> None:
         "resources": resources,
         "imports_s": round(imports, 3),
         "first_s": round(first, 3),
+        "first_cpu_s": round(first_cpu, 3),
         "warm_median_s": round(statistics.median(warm), 3),
         "with_api_version_aliases_median_s": round(statistics.median(with_aliases), 3),
         "runs": args.runs,
@@ -74,7 +91,7 @@ def main() -> None:
     ratio = figures["with_api_version_aliases_median_s"] / max(figures["warm_median_s"], 1e-9)
     print(f"dev stack under mocks: {resources} resources")
     print(f"  imports (pulumi, azure-native, kubernetes, deployment): {figures['imports_s']:.2f} s")
-    print(f"  first evaluation:  {figures['first_s']:.2f} s   goal ≤ 3 s")
+    print(f"  first evaluation:  {figures['first_s']:.2f} s wall, {first_cpu:.2f} s CPU   goal ≤ 3 s")
     print(f"  warm evaluation, median of {args.runs}:  {figures['warm_median_s']:.2f} s")
     print(
         f"  with azure-native's API-version aliases: {figures['with_api_version_aliases_median_s']:.2f} s "
