@@ -12,7 +12,7 @@ from naming import stack_names
 
 from config import load_stack_config, pulumi_config_source
 from deployment.resource import ModelDeployment, ModelDeploymentArgs
-from deployment.targets import AzureTarget
+from deployment.targets import AzureTarget, LocalTarget
 from gpu_cluster import GpuAksCluster, GpuAksClusterArgs
 from workspace import MlWorkspace, MlWorkspaceArgs
 
@@ -55,7 +55,7 @@ if cfg.target == "azure":
         ),
         opts=cluster_opts,
     )
-    target: AzureTarget | object = AzureTarget(
+    target: AzureTarget | LocalTarget = AzureTarget(
         subscription_id=workspace.subscription_id,
         resource_group=workspace.resource_group_name,
         workspace_name=workspace.workspace_name,
@@ -77,7 +77,7 @@ deployment = ModelDeployment(
     "model",
     ModelDeploymentArgs(
         service_name=cfg.service_name,
-        target=target,  # type: ignore[arg-type]
+        target=target,
         settings=cfg.service,
         model_name=cfg.model_name,
         model_dir=str(cfg.model_dir),
