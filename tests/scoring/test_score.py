@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 from flask import Request
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
 
 from model_service import mnist, score, train
@@ -359,6 +361,53 @@ def test_bad_json_is_a_4xx_naming_the_problem(
     code, payload = call(service, request(body))
     assert code == status
     assert fragment in payload["message"]
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=4),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=2)
+    ),
+    max_leaves=5,
+)
+
+
+def _is_valid_pixel(value: object) -> bool:
+    with np.errstate(over="ignore"):
+        return type(value) in (int, float) and 0.0 <= np.float32(value) <= 1.0
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 2), st.integers(0, 783), JSON_VALUES), min_size=1, max_size=4),
+)
+def test_json_decoding_accepts_exactly_batches_of_valid_pixels(changes: list[tuple[int, int, Any]]) -> None:
+    rows: list[list[Any]] = _zeros(3)
+    for row, col, value in changes:
+        rows[row][col] = value
+    body = json.dumps({"data": rows}).encode()
+    if all(_is_valid_pixel(value) for row in rows for value in row):
+        images = scoring.decode_json(body, MAX_BATCH)
+        np.testing.assert_array_equal(images, np.array(rows, dtype=np.float32))
+    else:
+        with pytest.raises(scoring.InvalidInput):
+            scoring.decode_json(body, MAX_BATCH)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=4 * 3136 + 7), st.sampled_from(list(scoring.Encoding)))
+def test_any_body_decodes_to_model_input_or_is_refused(body: bytes, encoding: scoring.Encoding) -> None:
+    try:
+        images = scoring.decode_body(body, encoding, MAX_BATCH)
+    except scoring.InvalidInput:
+        return
+    assert images.ndim == 2 and images.shape[1] == 784 and 1 <= len(images) <= MAX_BATCH
+    if images.dtype != np.uint8:
+        assert images.dtype == np.float32 and np.all((images >= 0) & (images <= 1))
 
 
 NAN_FLOAT32 = np.zeros((1, 784), "<f4")
