@@ -41,11 +41,11 @@ def main() -> None:
     # first attribute access, so touch the classes the program uses to pay that here too.
     import pulumi_azure_native as azure_native
     import pulumi_kubernetes as k8s
-    from program_harness import run_program, stack_config
 
     import deployment.resource  # noqa: F401
     import gpu_cluster
     import workspace
+    from program_harness import run_program, stack_config
 
     for module, name in (
         ("applicationinsights", "Component"),

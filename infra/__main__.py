@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_azure_native as azure_native
-from naming import stack_names
 
 from config import load_stack_config, pulumi_config_source
 from deployment.resource import ModelDeployment, ModelDeploymentArgs
 from deployment.targets import AzureTarget, LocalTarget
 from gpu_cluster import GpuAksCluster, GpuAksClusterArgs
+from naming import stack_names
 from workspace import MlWorkspace, MlWorkspaceArgs
 
 values, secret_keys = pulumi_config_source()

@@ -24,10 +24,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from gpu_sizes import GPU_SIZES, GpuSize, canonical_size, retired_replacement
-
 from deployment.settings import Autoscale, ServiceSettings
 from deployment.targets import LocalTarget
+from gpu_sizes import GPU_SIZES, GpuSize, canonical_size, retired_replacement
 
 NAMESPACE = "aml-gpu-inference"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

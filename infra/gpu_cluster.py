@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_kubernetes.apps.v1
-from aliases import drop_api_version_aliases
 from pulumi_azure_native import containerservice, machinelearningservices
 
+from aliases import drop_api_version_aliases
 from config import SslConfig
 
 # Pinned: NVIDIA's device plugin, which advertises `nvidia.com/gpu` to the scheduler.

@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pulumi
-from aliases import drop_api_version_aliases
-from naming import StackNames
 from pulumi_azure_native import (
     applicationinsights,
     authorization,
@@ -24,7 +22,9 @@ from pulumi_azure_native import (
     storage,
 )
 
+from aliases import drop_api_version_aliases
 from config import ExistingWorkspace
+from naming import StackNames
 
 # A deleted key vault is kept this many days (Azure's minimum) and blocks its name meanwhile.
 KEY_VAULT_SOFT_DELETE_DAYS = 7

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from azure_cases import CONDA_FILE, DEV_SETTINGS, assert_no_secret
 from fakes.azureml_sdk import STATE_FILE_VARIABLE, FakeAzureMl, default_state
-from provider_host import ProviderError, ProviderHost, local_stack_inputs
 
 from deployment.azureml_backend import SDK_MODULE_VARIABLE
 from deployment.hashing import file_sha256, tree_sha256
 from deployment.spec import DeploymentSpec
+from provider_host import ProviderError, ProviderHost, local_stack_inputs
 
 pytestmark = pytest.mark.slow
 

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gpu_sizes import GPU_SIZES, RETIRED_GPU_SIZES
 
 from config import NAMESPACE, ConfigError, Secret, load_stack_config
 from deployment.settings import Autoscale, ServiceSettings
 from deployment.targets import LocalTarget
+from gpu_sizes import GPU_SIZES, RETIRED_GPU_SIZES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TAGS = {"owner": "ml-platform", "expires-on": "2026-12-31"}

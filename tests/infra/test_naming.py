@@ -6,6 +6,7 @@ import re
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from naming import stack_names
 
 PREFIXES = st.from_regex(r"[a-z][a-z0-9]{1,7}", fullmatch=True)

@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi.runtime import rpc
+
+from config import ConfigError
 from program_harness import (
     FAKE_KUBECONFIG,
     FAKE_SUBSCRIPTION,
@@ -19,9 +22,6 @@ from program_harness import (
     run_program,
     stack_config,
 )
-from pulumi.runtime import rpc
-
-from config import ConfigError
 
 CLUSTER = "azure-native:containerservice:ManagedCluster"
 COMPUTE = "azure-native:machinelearningservices:Compute"
@@ -200,6 +200,7 @@ def test_names_stay_valid_and_differ_for_a_long_odd_stack_name(model_dir: Path, 
 def test_only_api_version_aliases_are_dropped(dev: ProgramRun):
     # The SDK sends no alias for a resource whose API-version aliases were dropped.
     import pulumi
+
     from aliases import _is_api_version_alias
 
     assert _is_api_version_alias(pulumi.Alias(type_="azure-native:containerservice/v20170831:ManagedCluster"))

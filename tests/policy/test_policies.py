@@ -16,8 +16,6 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import json_format, struct_pb2
-from gpu_sizes import GPU_SIZES
-from program_harness import ProgramRun, Registration, run_program, stack_config
 from pulumi.runtime import proto
 from pulumi.runtime.proto import analyzer_pb2_grpc
 from pulumi_policy import (
@@ -28,7 +26,9 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
+from gpu_sizes import GPU_SIZES
 from policy import aml_policies
+from program_harness import ProgramRun, Registration, run_program, stack_config
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROGRAM_PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
