@@ -42,14 +42,15 @@ from typing import TextIO
 import numpy as np
 
 from model_service import mnist
+from model_service.train import DEFAULT_SEED, DEFAULT_TEST_FRACTION
 
 DEFAULT_URI = "http://127.0.0.1:5001/score"
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_TIMEOUT_S = 30.0
 KEY_ENVIRONMENT_VARIABLE = "SCORING_KEY"
 # The split `train --digits` holds out by default: the client's digits come from it.
-DIGITS_TEST_FRACTION = 0.2
-DIGITS_SEED = 0
+DIGITS_TEST_FRACTION = DEFAULT_TEST_FRACTION
+DIGITS_SEED = DEFAULT_SEED
 _MESSAGE_LIMIT = 500  # characters of a server's error body worth showing
 
 EXIT_OK = 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import struct
 import zlib
 from dataclasses import dataclass
@@ -121,7 +122,7 @@ def read_idx(path: Path | str) -> np.ndarray:
         )
     shape = struct.unpack(f">{ndim}I", raw[4:header_size])
     dtype = _IDX_DTYPES[type_code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: a forged header cannot overflow
     actual = len(raw) - header_size
     if actual < expected:
         raise IdxFormatError(

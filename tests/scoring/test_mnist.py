@@ -246,3 +246,10 @@ def test_dataset_rejects_mismatched_arrays():
         mnist.Dataset(np.zeros((2, 28, 28), np.uint8), np.zeros(3, np.uint8))
     with pytest.raises(ValueError, match=r"images: expected uint8 \[n, 28, 28\]"):
         mnist.Dataset(np.zeros((2, 28, 28), np.float32), np.zeros(2, np.uint8))
+
+
+def test_a_forged_header_claiming_huge_dimensions_is_truncated_data(tmp_path: Path):
+    path = _write(tmp_path, _header(0x0E, (2**32 - 1,) * 8) + bytes(16))
+
+    with pytest.raises(IdxFormatError, match="truncated data: shape"):
+        mnist.read_idx(path)
