@@ -10,6 +10,8 @@ PY := $(VENV)/bin/python
 SPY := $(SCORING_VENV)/bin/python
 MODEL_DIR ?= artifacts/model
 PORT ?= 5001
+# One worker holds one model (~0.8 GB RSS); see docs/scoring.md for sizing.
+WORKERS ?= 1
 STACK ?= dev
 
 .DEFAULT_GOAL := help
@@ -19,9 +21,11 @@ help:
 	@echo "make demo           deploy the model on this machine with pulumi up (local stack), query it"
 	@echo "make destroy-local  pulumi destroy the local stack"
 	@echo "make test           lint and run the whole test suite (creates both environments)"
-	@echo "make serve          azmlinfsrv in the foreground on 127.0.0.1:\$$PORT (default 5001)"
+	@echo "make serve          azmlinfsrv in the foreground on port \$$PORT (default 5001; it binds 0.0.0.0)"
 	@echo "make query          the how-to's sample query against http://127.0.0.1:\$$PORT/score"
 	@echo "make bench          the benchmarks (figures printed, results in bench/results/)"
+	@echo "make test-infra     config validation, the program under mocks, the policy pack"
+	@echo "make bench-program  wall time of evaluating the dev stack under mocks"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +47,8 @@ model: $(MODEL_DIR)/metadata.json
 
 # Not WORKER_PRELOAD: with TensorFlow it hangs the workers.
 serve: model
-	AZUREML_MODEL_DIR=$(abspath $(MODEL_DIR)) $(SCORING_VENV)/bin/azmlinfsrv \
-		--entry_script model_service/score.py --model_dir $(abspath $(MODEL_DIR)) --port $(PORT)
+	$(SCORING_VENV)/bin/azmlinfsrv --entry_script model_service/score.py \
+		--model_dir $(abspath $(MODEL_DIR)) --port $(PORT) --worker_count $(WORKERS)
 
 query: | $(SCORING_VENV)/.installed
 	$(SPY) -m model_service.client --uri http://127.0.0.1:$(PORT)/score
