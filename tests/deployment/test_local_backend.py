@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from provider_host import PROJECT_ROOT, processes_referencing
 
 from deployment.backend import DeploymentFailed, LiveDeployment
 from deployment.hashing import file_sha256, tree_sha256
@@ -21,6 +20,7 @@ from deployment.local_backend import HEALTH_TIMEOUT_ENV, LocalBackend
 from deployment.settings import ServiceSettings
 from deployment.spec import DeploymentSpec
 from deployment.targets import LocalTarget
+from provider_host import PROJECT_ROOT, processes_referencing
 
 ECHO_SCRIPT = """\
 import json, os

@@ -10,15 +10,16 @@ import os
 import shutil
 import signal
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from provider_host import PROJECT_ROOT, ProviderError, ProviderHost, local_stack_inputs, processes_referencing
 
 from deployment.hashing import tree_sha256
+from provider_host import PROJECT_ROOT, ProviderError, ProviderHost, local_stack_inputs, processes_referencing
 
 pytestmark = pytest.mark.slow
 
@@ -78,6 +79,20 @@ def state_dir(tmp_path: Path) -> Iterator[Path]:
     for pid in processes_referencing(directory):
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
+
+
+def _wait_dead(pid: int, timeout_s: float = 10.0) -> None:
+    """Until `pid` has died (gone, or a zombie its parent has not collected yet)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"pid {pid} is still running {timeout_s} s after SIGKILL")
 
 
 def _copy_model(trained_model_dir: Path, destination: Path) -> Path:
@@ -141,6 +156,7 @@ def test_create_score_diff_update_kill_read_delete(
     # Out of band: the inference server is killed. Refresh reads it as gone.
     server_pid = int(updated["live"]["handle"]["release"]["process"]["pid"])
     os.killpg(server_pid, signal.SIGKILL)
+    _wait_dead(server_pid)
     read_id, _ = host.read(id_, updated)
     assert read_id == ""
 
