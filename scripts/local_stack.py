@@ -1,0 +1,255 @@
+"""`make demo` and `make destroy-local`: the `local` stack through the Pulumi Automation API.
+
+    python -m scripts.local_stack up        # the README's first command runs this
+    python -m scripts.local_stack destroy
+
+`up`: find the `pulumi` CLI (on PATH, or installed before in <project>/.pulumi-cli); if there is
+none, install the version matching the pinned SDK there with `PulumiCommand.install`; if that
+fails (no route to get.pulumi.com), stop with the manual install link: there is no fallback.
+Then log in to a file backend inside the project (file://<project>/.pulumi), select or create
+the `local` stack with the documented empty passphrase (this demo stack holds no secret: the
+local target issues no keys), train the model if it is absent, `pulumi up --yes` with its output
+streamed, run the how-to's sample query against the `scoring_uri` output, and print how to tear
+it down. `destroy` does `pulumi destroy --yes` the same way.
+
+Everything that talks to Pulumi goes through `Automation` (the real one, `PulumiAutomation`,
+wraps `pulumi.automation`); tests hand in a double.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STACK = "local"
+INSTALL_LINK = "https://www.pulumi.com/docs/install/"
+# The local stack's passphrase is empty on purpose (docs/local-target.md): it encrypts nothing of
+# value, and `make demo` must run without a prompt. Never reuse it for a stack with secrets.
+DEMO_PASSPHRASE = ""
+
+Log = Callable[[str], None]
+Runner = Callable[[Sequence[str]], int]
+
+
+class DemoError(Exception):
+    """A step of the demo failed; the message says which and what to do."""
+
+
+class StackHandle(Protocol):
+    def up(self, on_output: Log) -> Mapping[str, Any]:
+        """`pulumi up --yes`; returns the stack outputs as plain values."""
+
+    def destroy(self, on_output: Log) -> None:
+        """`pulumi destroy --yes`."""
+
+
+class Automation(Protocol):
+    """The boundary to Pulumi: the CLI and the stack."""
+
+    def cli_on_path(self) -> str | None:
+        """The path of a `pulumi` CLI on PATH, if any."""
+
+    def command(self, root: Path | None) -> Any:
+        """A handle on an installed CLI (PATH when `root` is None); raises if none is there."""
+
+    def install(self, root: Path, version: str) -> Any:
+        """Download and install the CLI `version` into `root`; raises when that fails."""
+
+    def stack(self, name: str, work_dir: Path, command: Any, env: Mapping[str, str]) -> StackHandle:
+        """Select the stack, creating it if it does not exist."""
+
+
+@dataclass(frozen=True)
+class Paths:
+    project_root: Path = PROJECT_ROOT
+
+    @property
+    def backend_dir(self) -> Path:
+        return self.project_root / ".pulumi"
+
+    @property
+    def cli_root(self) -> Path:
+        return self.project_root / ".pulumi-cli"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.project_root / "artifacts" / "model"  # infra/config.py's default model.dir
+
+    @property
+    def scoring_python(self) -> Path:
+        return self.project_root / ".venv-scoring" / "bin" / "python"
+
+    @property
+    def program_bin(self) -> Path:
+        return self.project_root / ".venv" / "bin"
+
+
+def sdk_version() -> str:
+    """The pinned SDK's version: the CLI installed for it is the same version."""
+    return importlib.metadata.version("pulumi")
+
+
+def stack_env(paths: Paths, environ: Mapping[str, str]) -> dict[str, str]:
+    """What every pulumi call of the demo runs with: the project's file backend, the demo
+    passphrase, the program's virtualenv first on PATH."""
+    return {
+        "PULUMI_BACKEND_URL": f"file://{paths.backend_dir}",
+        "PULUMI_CONFIG_PASSPHRASE": DEMO_PASSPHRASE,
+        "PATH": os.pathsep.join([str(paths.program_bin), environ.get("PATH", "")]),
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+    }
+
+
+def find_or_install_cli(automation: Automation, paths: Paths, log: Log) -> Any:
+    """The CLI on PATH, else the project-local one, else install it there. No fallback."""
+    if automation.cli_on_path():
+        return automation.command(None)
+    version = sdk_version()
+    if (paths.cli_root / "bin" / "pulumi").exists():
+        return automation.command(paths.cli_root)
+    log(f"No pulumi CLI on PATH: installing Pulumi {version} (matching the SDK) into {paths.cli_root}")
+    existed = paths.cli_root.exists()
+    try:
+        return automation.install(paths.cli_root, version)
+    except Exception as error:
+        if not existed:
+            shutil.rmtree(paths.cli_root, ignore_errors=True)  # nothing half-installed stays
+        raise DemoError(
+            f"Could not install the Pulumi CLI {version} into {paths.cli_root}: {error}\n"
+            f"Install the Pulumi CLI by hand ({INSTALL_LINK}), put `pulumi` on PATH, then run "
+            "`make demo` again."
+        ) from error
+
+
+def ensure_model(paths: Paths, run: Runner, log: Log) -> None:
+    if (paths.model_dir / "metadata.json").exists():
+        return
+    log(f"No trained model in {paths.model_dir}: training it (scikit-learn's digits)")
+    command = [
+        str(paths.scoring_python),
+        "-m",
+        "model_service.train",
+        "--digits",
+        "--out",
+        str(paths.model_dir),
+    ]
+    if run(command) != 0:
+        raise DemoError(f"Training the model failed: {' '.join(command)}")
+
+
+def _select(automation: Automation, paths: Paths, log: Log, environ: Mapping[str, str]) -> StackHandle:
+    command = find_or_install_cli(automation, paths, log)
+    paths.backend_dir.mkdir(parents=True, exist_ok=True)
+    log(f"Stack {STACK!r} on the file backend {paths.backend_dir}")
+    return automation.stack(STACK, paths.project_root, command, stack_env(paths, environ))
+
+
+def demo(
+    automation: Automation, paths: Paths, run: Runner, log: Log, environ: Mapping[str, str] = os.environ
+) -> None:
+    """Deploy the local stack, query it, say how to destroy it. Raises DemoError on failure."""
+    stack = _select(automation, paths, log, environ)
+    ensure_model(paths, run, log)
+    log("pulumi up --yes")
+    try:
+        outputs = stack.up(log)
+    except Exception as error:
+        raise DemoError(f"pulumi up failed on stack {STACK!r}: {error}") from error
+    scoring_uri = outputs.get("scoring_uri")
+    if not scoring_uri:
+        raise DemoError(f"the stack has no scoring_uri output (outputs: {sorted(outputs)})")
+    log(f"Sample query against {scoring_uri}")
+    query = [str(paths.scoring_python), "-m", "model_service.client", "--uri", str(scoring_uri)]
+    if run(query) != 0:
+        raise DemoError(f"The sample query failed: {' '.join(query)}")
+    log(f"\nThe model is served at {scoring_uri}\nTear it down with: make destroy-local")
+
+
+def destroy(automation: Automation, paths: Paths, log: Log, environ: Mapping[str, str] = os.environ) -> None:
+    stack = _select(automation, paths, log, environ)
+    log("pulumi destroy --yes")
+    try:
+        stack.destroy(log)
+    except Exception as error:
+        raise DemoError(f"pulumi destroy failed on stack {STACK!r}: {error}") from error
+    log(f"Stack {STACK!r} destroyed: nothing of it runs any more.")
+
+
+class PulumiAutomation:
+    """`Automation` over `pulumi.automation` (needs the CLI at call time, not at import)."""
+
+    def cli_on_path(self) -> str | None:
+        return shutil.which("pulumi")
+
+    def command(self, root: Path | None) -> Any:
+        from pulumi import automation as auto
+
+        return auto.PulumiCommand(root=str(root) if root else None)
+
+    def install(self, root: Path, version: str) -> Any:
+        from pulumi import automation as auto
+        from semver import VersionInfo
+
+        return auto.PulumiCommand.install(root=str(root), version=VersionInfo.parse(version))
+
+    def stack(self, name: str, work_dir: Path, command: Any, env: Mapping[str, str]) -> StackHandle:
+        from pulumi import automation as auto
+
+        options = auto.LocalWorkspaceOptions(
+            work_dir=str(work_dir),
+            pulumi_command=command,
+            env_vars=dict(env),
+            secrets_provider="passphrase",
+        )
+        return _AutomationStack(auto.create_or_select_stack(name, work_dir=str(work_dir), opts=options))
+
+
+class _AutomationStack:
+    def __init__(self, stack: Any) -> None:
+        self._stack = stack
+
+    def up(self, on_output: Log) -> Mapping[str, Any]:
+        result = self._stack.up(on_output=on_output, color="auto")
+        return {name: output.value for name, output in result.outputs.items()}
+
+    def destroy(self, on_output: Log) -> None:
+        self._stack.destroy(on_output=on_output, color="auto")
+
+
+def run_streaming(command: Sequence[str]) -> int:
+    """Run a command in the project root with its output going straight to the terminal."""
+    return subprocess.run(list(command), cwd=PROJECT_ROOT, check=False).returncode
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.local_stack", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("action", choices=("up", "destroy"))
+    args = parser.parse_args(argv)
+
+    def log(line: str) -> None:
+        print(line.rstrip("\n"), flush=True)
+
+    try:
+        if args.action == "up":
+            demo(PulumiAutomation(), Paths(), run_streaming, log)
+        else:
+            destroy(PulumiAutomation(), Paths(), log)
+    except DemoError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
