@@ -248,8 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         options = TrainingOptions(
             epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, learning_rate=args.learning_rate
         )
+        _check_replaceable(args.out)  # before loading data: a refusal should be quick
         train_set, test_set, source = _load_data(args)
-        _check_replaceable(args.out)
     except ValueError as e:  # IdxFormatError included
         print(f"error: {e}", file=sys.stderr)
         return 2
