@@ -49,9 +49,11 @@ ROUTER_READY_FILE = "router.json"
 
 
 def default_workers() -> int:
-    """One worker per core, at most 4, and at most one per 2 GiB (TensorFlow is heavy)."""
+    """One worker per two cores (TensorFlow spreads each request over the cores itself, and
+    workers that load TensorFlow side by side on few cores delay the first healthy answer),
+    at most 4, and at most one per 2 GiB of memory."""
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return max(1, min(os.cpu_count() or 1, 4, int(memory_gib // 2)))
+    return max(1, min((os.cpu_count() or 1) // 2, 4, int(memory_gib // 2)))
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
