@@ -274,21 +274,24 @@ class LocalBackend:
         return records
 
     def _clear_leftovers(self, service_dir: Path, service_name: str, progress: Progress) -> None:
-        """A running service of this name that we do not know is an error, never replaced; the
-        remains of a stopped one (killed outside Pulumi, then refreshed away) are removed."""
+        """A running service of this name that we do not know is an error, never replaced. The
+        remains of one that `read` reports gone (front door or active release not running:
+        killed outside Pulumi, then refreshed away) are stopped and removed."""
         if not service_dir.exists():
             return
-        records = self._recorded_processes(service_dir)
-        running = [record.pid for record in records if is_running(record)]
         service = _read_json(service_dir / SERVICE_FILE)
-        if service and running:
-            raise DeploymentFailed(
-                f"service_name: a local service named {service_name!r} is already running from "
-                f"{service_dir} (pids {running}) and this stack did not create it: stop it "
-                f"(kill -TERM -- -PID for each pid) and remove that directory, or choose another name"
-            )
+        if service and "router" in service and "release" in service:
+            router = ProcessRecord.from_dict(service["router"])
+            active = Release.from_dict(service["release"]).process
+            if is_running(router) and is_running(active):
+                raise DeploymentFailed(
+                    f"service_name: a local service named {service_name!r} is already running from "
+                    f"{service_dir} (pids {router.pid}, {active.pid}) and this stack did not create "
+                    "it: stop it (kill -TERM -- -PID for each pid) and remove that directory, "
+                    "or choose another name"
+                )
         progress(f"{service_name}: removing the remains of a stopped local service in {service_dir}")
-        for record in records:
+        for record in self._recorded_processes(service_dir):
             stop(record)
         shutil.rmtree(service_dir)
 

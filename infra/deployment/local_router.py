@@ -39,14 +39,19 @@ class Upstream:
         self._current = (0, 60.0)
 
     def current(self) -> tuple[int, float]:
-        """(port, timeout in seconds)."""
-        stat = self._path.stat()
-        stamp = (stat.st_mtime_ns, stat.st_ino)
+        """(port, timeout in seconds). If the file has gone or cannot be read (the state
+        directory removed by hand), the last good value stays: the release still runs."""
+        try:
+            stat = self._path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_ino)
+            with self._lock:
+                if stamp != self._stamp:
+                    data = json.loads(self._path.read_text())
+                    self._current = (int(data["port"]), float(data.get("timeout_s", 60.0)))
+                    self._stamp = stamp
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
         with self._lock:
-            if stamp != self._stamp:
-                data = json.loads(self._path.read_text())
-                self._current = (int(data["port"]), float(data.get("timeout_s", 60.0)))
-                self._stamp = stamp
             return self._current
 
 
