@@ -1,0 +1,234 @@
+"""Load soak of the local target: prints figures, asserts nothing.
+
+    .venv/bin/python -m bench.soak --model-dir artifacts/model [--concurrency 32] [--duration 60]
+
+Deploys the model with the real `LocalBackend` (the provider's local backend: azmlinfsrv
+releases behind the front door, detached processes) into a temporary state directory, drives
+its scoring URI on 127.0.0.1 with a closed loop of `--concurrency` connections for `--duration`
+seconds (each connection sends the how-to's JSON request for one image, waits for the reply,
+sends the next), then deletes the deployment and checks that no process is left. Prints:
+
+    requests, errors (any non-200 or failed connection), per 10 s window: requests, p50, p99;
+    RSS of the service's processes (front door + inference server master + workers) after the
+    first window and at the end, and the growth in percent; the p99 of the last window over the
+    first.
+
+Loopback only (the URI the backend reports is checked to be 127.0.0.1) and bounded: the run
+stops at `--duration`, in-flight requests get `--grace` seconds, each request at most 30 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT / "infra"))  # the provider's modules, imported as the host does
+
+from deployment.hashing import file_sha256, tree_sha256  # noqa: E402
+from deployment.local_backend import LocalBackend  # noqa: E402
+from deployment.settings import ServiceSettings  # noqa: E402
+from deployment.spec import DeploymentSpec  # noqa: E402
+
+WINDOW_S = 10.0
+REQUEST_TIMEOUT_S = 30.0
+
+
+@dataclass
+class Window:
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    rss_kib: int = 0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies_ms:
+            return math.nan
+        return float(np.percentile(self.latencies_ms, q))
+
+
+def json_request(seed: int) -> bytes:
+    """The how-to's request for one MNIST-like image: mostly 0, the rest floats in 0..1."""
+    rng = np.random.default_rng(seed)
+    pixels = np.where(rng.random(784) < 0.8, 0.0, rng.random(784))
+    return json.dumps({"data": [[round(float(v), 6) for v in pixels]]}).encode()
+
+
+def process_group_pids(pgids: set[int]) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2 :].split()[2]) in pgids:
+                found.add(int(entry.name))
+    return found
+
+
+def rss_kib(pids: set[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+async def one_request(host: str, port: int, path: str, body: bytes) -> int:
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(
+            (
+                f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            ).encode()
+            + body
+        )
+        await writer.drain()
+        response = await reader.read()  # Connection: close: the reply ends with the connection
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    status_line = response.split(b"\r\n", 1)[0].split()
+    status = int(status_line[1]) if len(status_line) >= 2 else 0
+    if status == 200:
+        digits = json.loads(response.split(b"\r\n\r\n", 1)[1])
+        if not (isinstance(digits, list) and len(digits) == 1 and 0 <= digits[0] <= 9):
+            return -1
+    return status
+
+
+async def drive(
+    uri: str, concurrency: int, duration_s: float, grace_s: float, pgids: set[int]
+) -> list[Window]:
+    parts = urlsplit(uri)
+    if parts.hostname != "127.0.0.1":
+        raise SystemExit(f"refusing to load {uri}: the soak drives loopback only")
+    host, port, path = parts.hostname, int(parts.port or 80), parts.path
+    bodies = [json_request(seed) for seed in range(64)]
+    windows = [Window() for _ in range(math.ceil(duration_s / WINDOW_S))]
+    errors: list[str] = []
+    started = time.monotonic()
+    stop_at = started + duration_s
+
+    async def connection(index: int) -> None:
+        sent = 0
+        while time.monotonic() < stop_at:
+            body = bodies[(index + sent) % len(bodies)]
+            sent += 1
+            begun = time.monotonic()
+            try:
+                status = await asyncio.wait_for(one_request(host, port, path, body), REQUEST_TIMEOUT_S)
+            except (TimeoutError, OSError) as error:
+                status = 0
+                errors.append(repr(error))
+            done = time.monotonic()
+            window = windows[min(int((done - started) / WINDOW_S), len(windows) - 1)]
+            if status == 200:
+                window.latencies_ms.append((done - begun) * 1000)
+            else:
+                window.errors += 1
+                if status:
+                    errors.append(f"status {status}")
+
+    async def sample_rss() -> None:
+        for index, window in enumerate(windows):
+            await asyncio.sleep(max(0.0, started + (index + 1) * WINDOW_S - 0.5 - time.monotonic()))
+            window.rss_kib = rss_kib(process_group_pids(pgids))
+
+    tasks = [asyncio.create_task(connection(i)) for i in range(concurrency)]
+    sampler = asyncio.create_task(sample_rss())
+    await asyncio.wait_for(asyncio.gather(*tasks), duration_s + grace_s + REQUEST_TIMEOUT_S)
+    await sampler
+    for message in sorted(set(errors))[:10]:
+        print(f"  error: {message}")
+    return windows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model-dir", type=Path, default=PROJECT_ROOT / "artifacts" / "model")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--grace", type=float, default=10.0)
+    parser.add_argument(
+        "--workers", type=int, default=0, help="inference server workers (0: the backend's default)"
+    )
+    args = parser.parse_args(argv)
+    if not (args.model_dir / "saved_model.pb").exists():
+        parser.error(f"--model-dir: {str(args.model_dir)!r} holds no saved_model.pb (run `make model`)")
+
+    source = PROJECT_ROOT / "model_service"
+    environment = source / "requirements.txt"
+    with tempfile.TemporaryDirectory(prefix="soak-") as scratch:
+        state_dir = Path(scratch) / "state"
+        spec = DeploymentSpec(
+            service_name="soak",
+            backend="local",
+            target={"state_dir": str(state_dir), "workers": args.workers or None},
+            model_name="mnist-dnn",
+            model_hash=tree_sha256(args.model_dir),
+            source_hash=tree_sha256(source),
+            environment_hash=file_sha256(environment),
+            settings=ServiceSettings(replicas=1, gpu_cores=0, auth="none"),
+            model_dir=str(args.model_dir.resolve()),
+            source_dir=str(source),
+            environment_file=str(environment),
+        )
+        backend = LocalBackend(spec.local_target())
+        print(f"deploying with LocalBackend ({backend.workers} workers) into {state_dir} ...", flush=True)
+        created = time.monotonic()
+        live = backend.create(spec, lambda message: print(f"  {message}", flush=True))
+        print(f"healthy after {time.monotonic() - created:.1f} s at {live.scoring_uri}", flush=True)
+        try:
+            router_pid = int(live.handle["router"]["pid"])
+            server_pid = int(live.handle["release"]["process"]["pid"])
+            pgids = {router_pid, server_pid}
+            print(f"load: {args.concurrency} connections for {args.duration:.0f} s ...", flush=True)
+            windows = asyncio.run(drive(live.scoring_uri, args.concurrency, args.duration, args.grace, pgids))
+            processes = len(process_group_pids(pgids))
+        finally:
+            backend.delete(live)
+        leftovers = process_group_pids({router_pid, server_pid})
+        state_left = state_dir.exists() and any(state_dir.iterdir())
+
+    total_ok = sum(len(w.latencies_ms) for w in windows)
+    total_errors = sum(w.errors for w in windows)
+    print("\n== soak: local target ==")
+    total = total_ok + total_errors
+    print(
+        f"concurrency {args.concurrency}, {args.duration:.0f} s, one-image JSON requests, {processes} procs"
+    )
+    print(f"requests: {total} ({total / args.duration:.0f}/s), errors: {total_errors}")
+    print("window      requests  p50 ms  p99 ms  errors  RSS MiB")
+    for index, window in enumerate(windows):
+        p50, p99, rss_mib = window.percentile(50), window.percentile(99), window.rss_kib / 1024
+        print(
+            f"{index * WINDOW_S:4.0f}-{(index + 1) * WINDOW_S:<4.0f} s {len(window.latencies_ms):9d} "
+            f"{p50:7.1f} {p99:7.1f} {window.errors:7d} {rss_mib:8.1f}"
+        )
+    first, last = windows[0], windows[-1]
+    growth = (last.rss_kib - first.rss_kib) / first.rss_kib * 100 if first.rss_kib else math.nan
+    first_mib, last_mib = first.rss_kib / 1024, last.rss_kib / 1024
+    print(f"RSS first window {first_mib:.1f} MiB -> last {last_mib:.1f} MiB: {growth:+.2f} %")
+    print(f"p99 last window / first window: {last.percentile(99) / first.percentile(99):.2f}")
+    print(f"after delete: processes left {sorted(leftovers)}, state left {state_left}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
