@@ -122,6 +122,7 @@ def _run_hey(spec: LoadSpec) -> LoadResult:
 
 
 _HEY_TOTAL = re.compile(r"^\s*Total:\s+([\d.]+) secs", re.M)
+_HEY_SLOWEST = re.compile(r"^\s*Slowest:\s+([\d.]+) secs", re.M)
 _HEY_PERCENTILE = re.compile(r"^\s*(\d+)%+ in ([\d.]+) secs", re.M)
 _HEY_STATUS = re.compile(r"^\s*\[(\d+)\]\s+(\d+) responses", re.M)
 _HEY_ERROR = re.compile(r"^\s*\[(\d+)\]\s+(.+)$", re.M)
@@ -143,6 +144,10 @@ def parse_hey_summary(text: str) -> LoadResult:
             result.errors += int(count)
             result.first_error = result.first_error or message.strip()
         result.status_counts["0"] = result.errors - (sum(statuses.values()) - result.ok)
-    result.p50_ms = percentiles.get(50, float("nan"))
-    result.p99_ms = percentiles.get(99, float("nan"))
+    # hey leaves out a percentile its sample is too small to reach (99% below 100 responses);
+    # the nearest-rank percentile of such a sample is its slowest response.
+    slowest = _HEY_SLOWEST.search(text)
+    slowest_ms = float(slowest.group(1)) * 1e3 if slowest and result.ok else float("nan")
+    result.p50_ms = percentiles.get(50, slowest_ms)
+    result.p99_ms = percentiles.get(99, slowest_ms)
     return result

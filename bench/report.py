@@ -98,8 +98,9 @@ def _over_limit(row: Row | None, limit: float | None) -> float:
 def target_checks(rows: Sequence[Row], limits: dict[str, float], cores: int) -> list[TargetCheck]:
     """The issue's targets, each from cells of this one run (NaN where a cell was not measured).
 
-    Limits are per core, so they are compared with the one-worker cells: one worker = one core of
-    serving, the other core left to the load generator.
+    All at concurrency 8 and workers = cores, as the issue states them. The limits are single
+    figures measured on one core, so "x% of the limit" compares the service on all cores with one
+    core's parse or forward; `efficiency_lines` adds the stricter one-worker-per-core view.
     """
     parse_limit = limits.get("parse_orjson_images_per_s")
     forward_limit = limits.get("forward_images_per_s_per_core")
@@ -121,8 +122,8 @@ def target_checks(rows: Sequence[Row], limits: dict[str, float], cores: int) -> 
             f"images/s ratio at 256 images/request, concurrency 8, {cores} workers",
         ),
         TargetCheck(
-            "ours JSON / JSON parse limit (1 worker, c=8, 256 images)",
-            _over_limit(find(rows, "ours_json", 256, 8, 1), parse_limit),
+            "ours JSON / JSON parse limit (256 images, c=8, workers=cores)",
+            _over_limit(find(rows, "ours_json", 256, 8, cores), parse_limit),
             0.9,
             False,
             "served images/s over orjson-into-float32 images/s on one core",
@@ -131,8 +132,8 @@ def target_checks(rows: Sequence[Row], limits: dict[str, float], cores: int) -> 
     for fmt in ("uint8", "float32"):
         checks.append(
             TargetCheck(
-                f"ours binary {fmt} / model-forward limit (1 worker, c=8, 256 images)",
-                _over_limit(find(rows, f"ours_{fmt}", 256, 8, 1), forward_limit),
+                f"ours binary {fmt} / model-forward limit (256 images, c=8, workers=cores)",
+                _over_limit(find(rows, f"ours_{fmt}", 256, 8, cores), forward_limit),
                 0.5,
                 False,
                 "served images/s over tf.function forward images/s on one core at batch 256",
@@ -149,6 +150,20 @@ def target_checks(rows: Sequence[Row], limits: dict[str, float], cores: int) -> 
         )
     )
     return checks
+
+
+def efficiency_lines(rows: Sequence[Row], limits: dict[str, float]) -> str:
+    """One worker (one core of serving) against the one-core limits, at 256 images, c=8."""
+    parse_limit = limits.get("parse_orjson_images_per_s")
+    forward_limit = limits.get("forward_images_per_s_per_core")
+    pairs = [("ours_json", parse_limit, "JSON parse"), ("constant", parse_limit, "JSON parse")]
+    pairs += [(f"ours_{fmt}", forward_limit, "model forward") for fmt in ("uint8", "float32")]
+    lines = ["one worker against the one-core limits (256 images, c=8, workers=1):"]
+    for variant, limit, limit_name in pairs:
+        ratio = _over_limit(find(rows, variant, 256, 8, 1), limit)
+        if not math.isnan(ratio):
+            lines.append(f"  {variant:<13} {ratio:6.0%} of the {limit_name} limit")
+    return "\n".join(lines) if len(lines) > 1 else ""
 
 
 def format_table(rows: Sequence[Row]) -> str:

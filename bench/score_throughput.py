@@ -17,8 +17,7 @@ body into float32, and the model's tf.function forward at batch 256. The run pri
 ratios ours / how-to and the issue's targets, and writes bench/results/score_throughput.csv, a PNG
 plot and a JSON file with the limits and the load generator's own cost. Every load is bounded in
 time and request count and stays on 127.0.0.1; every server started is stopped.
-`--quick` runs a reduced matrix (concurrency 8; how-to and constant only at workers = cores) in
-under two minutes.
+`--quick` runs a reduced matrix (workers = cores, concurrency 8) in under two minutes.
 """
 
 from __future__ import annotations
@@ -71,13 +70,6 @@ class Matrix:
     warmup_s: float
     max_requests: int
     limit_seconds: float
-    # Quick mode measures constant and how-to only at the largest worker count.
-    reference_workers_only_max: bool = False
-
-    def workers_for(self, script: ServedScript) -> tuple[int, ...]:
-        if self.reference_workers_only_max and script.name != "ours":
-            return (max(self.workers),)
-        return self.workers
 
 
 def parse_env(pairs: Sequence[str]) -> dict[str, str]:
@@ -198,7 +190,7 @@ def run_matrix(
     answers: dict[str, list[int]] = {}
     failures: list[str] = []
     for script in scripts:
-        for workers in matrix.workers_for(script):
+        for workers in matrix.workers:
             server = InferenceServer(
                 SCORING_BIN / "azmlinfsrv",
                 script.entry_script,
@@ -346,13 +338,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--score-script", type=Path, default=PROJECT_ROOT / "model_service" / "score.py")
     parser.add_argument("--loadgen", default="auto", help="auto (hey if installed), python or hey")
     parser.add_argument("--variants", default=",".join(VARIANTS))
-    parser.add_argument("--workers", default=f"1,{cores}", help="comma-separated worker counts")
+    parser.add_argument("--workers", default=None, help=f"comma-separated; default 1,{cores} (quick {cores})")
     parser.add_argument("--concurrency", default=None, help="comma-separated; default 1,8,32 (quick: 8)")
     parser.add_argument("--images", default="1,256", help="comma-separated images per request")
-    parser.add_argument(
-        "--duration", type=float, default=None, help="seconds per cell; default 5 (quick 1.5)"
-    )
-    parser.add_argument("--warmup", type=float, default=None, help="warm-up seconds; default 1 (quick 0.3)")
+    parser.add_argument("--duration", type=float, default=None, help="seconds per cell; default 5 (quick 2)")
+    parser.add_argument("--warmup", type=float, default=None, help="warm-up seconds; default 1 (quick 0.5)")
     parser.add_argument("--max-requests", type=int, default=50_000, help="per cell")
     parser.add_argument("--limit-seconds", type=float, default=None, help="per limit; default 2 (quick 0.5)")
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
@@ -386,14 +376,13 @@ def build_matrix(args: argparse.Namespace) -> Matrix:
     quick = args.quick
     return Matrix(
         variants=variants,
-        workers=_int_list("--workers", args.workers),
+        workers=_int_list("--workers", args.workers or (str(args.cores) if quick else f"1,{args.cores}")),
         concurrency=_int_list("--concurrency", args.concurrency or ("8" if quick else "1,8,32")),
         images=_int_list("--images", args.images),
-        duration_s=args.duration or (1.5 if quick else 5.0),
-        warmup_s=args.warmup or (0.3 if quick else 1.0),
+        duration_s=args.duration or (2.0 if quick else 5.0),
+        warmup_s=args.warmup or (0.5 if quick else 1.0),
         max_requests=args.max_requests,
         limit_seconds=args.limit_seconds or (0.5 if quick else 2.0),
-        reference_workers_only_max=quick,
     )
 
 
@@ -427,6 +416,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report.format_ratios(rows, max(matrix.workers)))
     print()
     print(report.format_checks(checks))
+    efficiency = report.efficiency_lines(rows, limits)
+    if efficiency:
+        print(efficiency)
     agreement = format_agreement(answers)
     if agreement:
         print(agreement)

@@ -117,7 +117,8 @@ class InferenceServer:
             time.sleep(0.2)
         raise ServerStartError(
             f"azmlinfsrv ({self.entry_script.name}) did not finish init() in {self.workers} worker(s) "
-            f"within {self.ready_timeout_s:.0f} s:\n" + self.log_tail()
+            f"within {self.ready_timeout_s:.0f} s (readiness is read from the INFO line '{INIT_DONE_MARKER}' "
+            "of the logger azmlinfsrv.user_script: keep it at INFO in any logging.json):\n" + self.log_tail()
         )
 
     def stop(self, grace_s: float = 15.0) -> None:
