@@ -92,3 +92,10 @@ def test_the_project_conda_file_can_serve_on_the_gpu():
 
     assert "tensorflow[and-cuda]" in text, "without the and-cuda extra TensorFlow finds no CUDA libraries"
     assert "azureml-inference-server-http" in text or "azureml-defaults" in text, "no inference server"
+
+
+def test_the_conda_file_names_the_base_image_the_deployment_uses():
+    # environment.yml documents the image it is meant for; the deployment takes the constant.
+    conda_file = Path(__file__).resolve().parents[2] / "model_service" / "environment.yml"
+    named = re.findall(r"^# Base image: (\S+)$", conda_file.read_text(), flags=re.MULTILINE)
+    assert named == [GPU_BASE_IMAGE]
