@@ -2,8 +2,8 @@
 # (docs/gitops.md). Every pulumi call runs with the program's virtualenv first on PATH (Pulumi.yaml
 # names it too), against the backend in PULUMI_BACKEND_URL, with PULUMI_CONFIG_PASSPHRASE.
 #
-#   make preview STACK=dev          pulumi preview --diff
-#   make up STACK=dev               pulumi up (a dev stack without expires-on is stamped first)
+#   make preview STACK=dev          pulumi preview --diff (with the policy pack)
+#   make up STACK=dev               pulumi up with the policy pack (a dev stack without expires-on is stamped first)
 #   make refresh-check STACK=dev    pulumi refresh --expect-no-changes; drift fails and is listed
 #   make destroy STACK=x CONFIRM=x  pulumi destroy; CONFIRM must repeat the stack name
 #   make cost-guard-dry-run         report which stacks are expired; destroy nothing
@@ -11,6 +11,8 @@
 #   make actionlint                 lint the workflows
 
 PULUMI ?= pulumi
+# The CrossGuard pack (policy/) runs on every preview and up: GPU sizes, tags, compute attach.
+POLICY_PACK ?= policy
 PULUMI_RUN = PATH="$(abspath $(VENV))/bin:$$PATH" $(PULUMI)
 ACTIONLINT ?= $(VENV)/bin/actionlint
 TAGS_KEY := aml-gpu-inference:tags
@@ -26,10 +28,10 @@ BASE ?= origin/main
 pulumi-ready: $(VENV)/.installed model
 
 preview: pulumi-ready
-	$(PULUMI_RUN) preview --stack $(STACK) --diff --non-interactive
+	$(PULUMI_RUN) preview --stack $(STACK) --diff --non-interactive --policy-pack $(POLICY_PACK)
 
 up: pulumi-ready stamp-expiry
-	$(PULUMI_RUN) up --stack $(STACK) --yes --diff --non-interactive
+	$(PULUMI_RUN) up --stack $(STACK) --yes --diff --non-interactive --policy-pack $(POLICY_PACK)
 
 # The program requires owner and expires-on tags on Azure stacks. A dev stack (dev, dev-*) without
 # expires-on gets today + DEV_LIFETIME_DAYS (UTC): the same date the cost guard assumes for it.

@@ -141,7 +141,16 @@ def test_up_stamps_before_it_deploys(fake):
     result, log = fake("up", {}, "STACK=dev")
     assert result.returncode == 0, result.stderr
     assert [a[:2] for a in log] == [["config", "get"], ["config", "set"], ["up", "--stack"]]
-    assert log[-1] == ["up", "--stack", "dev", "--yes", "--diff", "--non-interactive"]
+    assert log[-1] == [
+        "up",
+        "--stack",
+        "dev",
+        "--yes",
+        "--diff",
+        "--non-interactive",
+        "--policy-pack",
+        "policy",
+    ]
 
 
 # --- the cost guard through make and the Automation API ---------------------------------------------

@@ -173,6 +173,7 @@ def test_the_pull_request_workflow_tests_then_previews_with_a_pr_comment():
     step = next(s for s in uses(preview, "pulumi/actions") if s.get("with", {}).get("command") == "preview")
     assert step["with"]["comment-on-pr"] is True
     assert step["with"]["stack-name"] == "${{ matrix.stack }}"
+    assert step["with"]["policyPacks"] == "policy"  # the same CrossGuard pack as `make preview`
     assert "make pulumi-ready" in runs(preview)
 
 
