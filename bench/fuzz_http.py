@@ -196,12 +196,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--upload-mib", type=int, default=256)
+    parser.add_argument("--entry-script", type=Path, default=ENTRY_SCRIPT, help="e.g. a candidate fix's copy")
     args = parser.parse_args(argv)
     if not (args.model_dir / "saved_model.pb").exists():
         parser.error(f"--model-dir: {str(args.model_dir)!r} holds no saved_model.pb (run `make model`)")
 
     server = AzmlinfsrvProcess(
-        ENTRY_SCRIPT,
+        args.entry_script,
         args.model_dir,
         workers=args.workers,
         env={
@@ -215,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         assert server.port is not None
         watch = WorkerWatch(server.port, server.log_path)
         print(
-            f"azmlinfsrv on port {server.port}: master {watch.master}, workers {sorted(watch.workers)}; "
+            f"azmlinfsrv with {args.entry_script} on port {server.port}: "
+            f"master {watch.master}, workers {sorted(watch.workers)}; "
             f"SCORE_MAX_BATCH={MAX_BATCH} SCORE_MAX_BODY_BYTES={MAX_BODY}",
             flush=True,
         )
