@@ -92,5 +92,6 @@ pulumi.export("service_name", cfg.service_name)
 for output in ("scoring_uri", "swagger_uri", "health_uri", "state", "model_id", "model_version"):
     pulumi.export(output, getattr(deployment, output))
 if cfg.target == "azure":
-    pulumi.export("primary_key", deployment.primary_key)
-    pulumi.export("secondary_key", deployment.secondary_key)
+    # Secret in the engine already (additional_secret_outputs); wrapped so no path exports them plain.
+    pulumi.export("primary_key", pulumi.Output.secret(deployment.primary_key))
+    pulumi.export("secondary_key", pulumi.Output.secret(deployment.secondary_key))

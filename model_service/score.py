@@ -103,6 +103,11 @@ class ScoringService:
         if scorer is None or not scorer.ready:
             raise scoring.NotReady("the model is not loaded yet")
         encoding = scoring.parse_content_type(request.headers.get("Content-Type"))
+        coding = request.headers.get("Content-Encoding", "").strip().lower()
+        if coding not in ("", "identity"):
+            raise scoring.UnsupportedMediaType(
+                f"Content-Encoding {coding!r} is not supported: send the body uncompressed"
+            )
         body = _read_body(request, scorer.settings.max_body_bytes)
         return AMLResponse(scorer.score(body, encoding), 200, _JSON_HEADERS)
 
@@ -120,8 +125,18 @@ def _read_body(request: Request, limit: int) -> bytes:
         body = request.get_data(cache=False)
     except RequestEntityTooLarge:
         body = None
+    except Exception as error:  # broken chunked framing, or a client that stopped sending
+        raise scoring.InvalidInput(
+            f"the request body could not be read ({error}): send the whole body with a "
+            "Content-Length or valid chunked encoding"
+        ) from None
     if body is None or len(body) > limit:
         raise scoring.PayloadTooLarge(_too_large("more bytes", limit))
+    if declared is not None and len(body) != declared:
+        raise scoring.InvalidInput(
+            f"body ended after {len(body)} of the {declared} bytes its Content-Length declares: "
+            "the request was cut short"
+        )
     return body
 
 

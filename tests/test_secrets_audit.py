@@ -102,6 +102,18 @@ def runs(model_dir: Path) -> dict[str, ProgramRun]:
 
 
 @pytest.mark.parametrize("stack", STACKS)
+def test_every_output_named_like_a_credential_is_a_secret(stack: str, runs: dict[str, ProgramRun]) -> None:
+    run = runs[stack]
+    assert run.outputs, f"stack {stack} exports nothing"
+    plain_named_secret = [
+        name for name, out in run.outputs.items() if SECRET_NAME.search(name) and not out.secret
+    ]
+    assert plain_named_secret == [], f"stack {stack}: outputs exported in plain text: {plain_named_secret}"
+    if any(run.of_type("azure-native:containerservice:ManagedCluster")):
+        assert run.outputs["kubeconfig"].secret
+
+
+@pytest.mark.parametrize("stack", STACKS)
 def test_no_plain_output_or_plain_input_holds_a_credential_or_the_kubeconfig(
     stack: str, runs: dict[str, ProgramRun]
 ) -> None:

@@ -8,9 +8,9 @@ worker pids and its log), and it still scores.
 
 `abuse_cases` draws broken HTTP framing (bodies shorter than their Content-Length, cut or
 malformed chunked encoding, invalid framing headers, compressed bodies, overlong request ids)
-with the reply each must get. bench/fuzz_http.py sends them with the cases above at benchmark
-size (>= 10,000) and prints the figures; `request_bytes`, `send` and `WorkerWatch` are shared
-with it.
+with the reply each must get; a test sends them too. bench/fuzz_http.py sends them with the
+cases above at benchmark size (>= 10,000) and prints the figures; `request_bytes`, `send` and
+`WorkerWatch` are shared with it.
 """
 
 from __future__ import annotations
@@ -296,6 +296,16 @@ def test_every_fuzzed_request_gets_the_reply_the_contract_demands(
     assert server.port is not None
     reply = send(server.port, request_bytes(case, server.port), method=case.method)
     check_reply(case, reply.status, reply.content_type, reply.body)
+
+
+@fuzz_settings(60)
+@given(data=st.data())
+def test_broken_http_framing_is_refused_with_a_4xx_naming_it(
+    server: AzmlinfsrvProcess, watch: WorkerWatch, data: st.DataObject
+) -> None:
+    assert server.port is not None
+    case = data.draw(abuse_cases(server.port))
+    check_abuse_reply(case, send(server.port, case.data, half_close=case.half_close))
 
 
 def test_a_body_declared_far_over_the_limit_is_refused_before_it_is_sent(
