@@ -1,7 +1,7 @@
 # Benchmarks (docs/performance.md): figures printed, results in bench/results/.
 #
 #   make bench              every benchmark below
-#   make bench-score        scoring throughput, full matrix (~8 minutes on 2 cores)
+#   make bench-score        scoring throughput, full matrix (~7 minutes on 2 cores)
 #   make bench-score-quick  the reduced matrix (under two minutes)
 #   make bench-tools        Debian's `hey` load generator (root; without it the bench uses its own client)
 #
