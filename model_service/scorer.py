@@ -49,11 +49,18 @@ ENV_MODEL_DIR = "AZUREML_MODEL_DIR"
 ENV_MAX_BATCH = "SCORE_MAX_BATCH"
 ENV_MAX_BODY_BYTES = "SCORE_MAX_BODY_BYTES"
 ENV_WARMUP_BATCHES = "SCORE_WARMUP_BATCHES"
+ENV_TF_THREADS = "SCORE_TF_THREADS"
 
 DEFAULT_MAX_BATCH = 1024
 # A JSON batch of 1024 images with float32 values printed in full is ~18 MB.
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 DEFAULT_WARMUP_BATCHES = (1, 8, 256)
+# Each gunicorn worker is its own process with its own TensorFlow: pools as wide as the machine in
+# every worker fight each other (measured: a batch-256 forward costs 3.4 ms of CPU with the
+# default pools, 2.1 ms with one thread; bench/score_throughput.py). Scale with workers instead.
+# 0 keeps TensorFlow's default (as wide as the machine).
+DEFAULT_TF_THREADS = 1
+_TF_THREADS_RANGE = (0, 256)
 _MAX_BATCH_RANGE = (1, 65536)
 _MAX_BODY_RANGE = (1024, 1024**3)
 
@@ -102,9 +109,11 @@ class ScorerSettings:
     max_batch: int = DEFAULT_MAX_BATCH
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     warmup_batches: tuple[int, ...] = DEFAULT_WARMUP_BATCHES
+    tf_threads: int = DEFAULT_TF_THREADS
 
     def __post_init__(self) -> None:
         _check_range(ENV_MAX_BATCH, self.max_batch, _MAX_BATCH_RANGE)
+        _check_range(ENV_TF_THREADS, self.tf_threads, _TF_THREADS_RANGE)
         _check_range(ENV_MAX_BODY_BYTES, self.max_body_bytes, _MAX_BODY_RANGE)
         for size in self.warmup_batches:
             _check_range(ENV_WARMUP_BATCHES, size, (1, self.max_batch))
@@ -126,6 +135,7 @@ class ScorerSettings:
             max_batch=max_batch,
             max_body_bytes=_int_setting(environ, ENV_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES),
             warmup_batches=_int_list_setting(environ, ENV_WARMUP_BATCHES, default_warmup),
+            tf_threads=_int_setting(environ, ENV_TF_THREADS, DEFAULT_TF_THREADS),
         )
 
 
@@ -360,6 +370,17 @@ def find_model_dir(root: Path) -> Path:
     return found[0]
 
 
+def configure_threads(tf_config: Any, threads: int) -> None:
+    """Size TensorFlow's thread pools (0: its default). Must run before TensorFlow starts them."""
+    if threads == 0:
+        return
+    try:
+        tf_config.threading.set_intra_op_parallelism_threads(threads)
+        tf_config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError as error:  # the pools already exist (TensorFlow was used before load())
+        logger.warning("could not size TensorFlow's thread pools to %d: %s", threads, error)
+
+
 def configure_devices(tf_config: Any) -> str:
     """Turn on memory growth for every visible GPU; return the device to run on ("/GPU:0" or "/CPU:0").
 
@@ -400,6 +421,7 @@ class Scorer:
         import tensorflow as tf  # imported here: seconds of start-up that only load() should pay
 
         model_dir = find_model_dir(self.settings.model_root)
+        configure_threads(tf.config, self.settings.tf_threads)
         device = configure_devices(tf.config)
         try:
             model = tf.saved_model.load(str(model_dir))

@@ -9,6 +9,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,8 @@ from werkzeug.test import EnvironBuilder
 
 from model_service import mnist, score, train
 from model_service import scorer as scoring
+
+ROOT = Path(__file__).resolve().parents[2]
 
 MAX_BATCH = 16
 MAX_BODY = 1_000_000
@@ -108,9 +113,16 @@ def test_settings_read_from_the_mapping(tmp_path: Path) -> None:
             "SCORE_MAX_BATCH": "64",
             "SCORE_MAX_BODY_BYTES": "4096",
             "SCORE_WARMUP_BATCHES": "1, 32,64",
+            "SCORE_TF_THREADS": "2",
         }
     )
     assert (settings.max_batch, settings.max_body_bytes, settings.warmup_batches) == (64, 4096, (1, 32, 64))
+    assert settings.tf_threads == 2
+
+
+def test_tensorflow_gets_one_thread_per_worker_by_default(tmp_path: Path) -> None:
+    settings = scoring.ScorerSettings.from_env({"AZUREML_MODEL_DIR": str(tmp_path)})
+    assert settings.tf_threads == 1
 
 
 def test_default_warmup_sizes_stay_within_the_batch_limit(tmp_path: Path) -> None:
@@ -128,6 +140,7 @@ def test_default_warmup_sizes_stay_within_the_batch_limit(tmp_path: Path) -> Non
         ({"SCORE_MAX_BODY_BYTES": "10"}, ["SCORE_MAX_BODY_BYTES", "10", "1024..1073741824"]),
         ({"SCORE_WARMUP_BATCHES": "1,x"}, ["SCORE_WARMUP_BATCHES", "'1,x'", "comma-separated"]),
         ({"SCORE_MAX_BATCH": "8", "SCORE_WARMUP_BATCHES": "1,256"}, ["SCORE_WARMUP_BATCHES", "256", "1..8"]),
+        ({"SCORE_TF_THREADS": "-1"}, ["SCORE_TF_THREADS", "-1", "0..256"]),
     ],
 )
 def test_bad_settings_name_key_value_and_allowed(
@@ -213,6 +226,23 @@ def test_devices_on_this_machine_are_the_cpu() -> None:
 
     assert not tf.config.list_physical_devices("GPU"), "this test describes the CPU-only machine"
     assert scoring.configure_devices(tf.config) == "/CPU:0"
+
+
+@pytest.mark.slow
+def test_load_sizes_tensorflows_thread_pools_before_it_starts_them(trained_model_dir: Path) -> None:
+    # A fresh interpreter, as in a server worker: here TensorFlow has run already in this process.
+    program = (
+        "import os, tensorflow as tf\n"
+        "from model_service import scorer\n"
+        "s = scorer.Scorer(scorer.ScorerSettings.from_env(os.environ)); s.load()\n"
+        "print(tf.config.threading.get_intra_op_parallelism_threads(),"
+        " tf.config.threading.get_inter_op_parallelism_threads())\n"
+    )
+    env = {**os.environ, "AZUREML_MODEL_DIR": str(trained_model_dir), "SCORE_TF_THREADS": "3"}
+    done = subprocess.run(
+        [sys.executable, "-c", program], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split()[-2:] == ["3", "3"]
 
 
 class _FakeGpuConfig:
