@@ -19,9 +19,12 @@ An operation that fails raises `ProviderError` with the provider's message.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -246,3 +249,13 @@ def processes_referencing(path: Path) -> list[int]:
         if state != "Z" and (cwd.startswith(needle) or needle in cmdline):
             found.append(int(entry.name))
     return found
+
+
+def kill_everything_under(directory: Path, timeout_s: float = 10.0) -> None:
+    """SIGKILL whatever `processes_referencing(directory)` finds, and wait until it has died."""
+    for pid in processes_referencing(directory):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout_s
+    while processes_referencing(directory) and time.monotonic() < deadline:
+        time.sleep(0.05)

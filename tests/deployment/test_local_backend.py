@@ -3,13 +3,9 @@ a same-named service it did not create, leftovers of a stopped one, a failing up
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
-import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +16,7 @@ from deployment.local_backend import HEALTH_TIMEOUT_ENV, LocalBackend
 from deployment.settings import ServiceSettings
 from deployment.spec import DeploymentSpec
 from deployment.targets import LocalTarget
-from provider_host import PROJECT_ROOT, processes_referencing
+from provider_host import PROJECT_ROOT, kill_everything_under, processes_referencing
 
 ECHO_SCRIPT = """\
 import json, os
@@ -32,24 +28,6 @@ def init():
 def run(data):
     return {"model_files": FILES, "echo": json.loads(data)}
 """
-
-
-@pytest.fixture
-def state_dir(tmp_path: Path) -> Iterator[Path]:
-    directory = tmp_path / "state"
-    yield directory
-    for pid in processes_referencing(directory):
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-
-
-def _kill_everything_under(directory: Path) -> None:
-    for pid in processes_referencing(directory):
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while processes_referencing(directory) and time.monotonic() < deadline:
-        time.sleep(0.05)
 
 
 def _spec(tmp_path: Path, state_dir: Path, script: str = ECHO_SCRIPT, name: str = "echo") -> DeploymentSpec:
@@ -103,7 +81,7 @@ def test_a_running_service_of_the_same_name_is_never_replaced(tmp_path: Path, st
     assert _echo(live)["echo"] == {"x": 1}  # untouched
 
     # Killed outside Pulumi (and refreshed away): the remains are cleared and it is created anew.
-    _kill_everything_under(state_dir)
+    kill_everything_under(state_dir)
     messages: list[str] = []
     again = backend.create(spec, messages.append)
     assert any("removing the remains" in message for message in messages)

@@ -92,17 +92,6 @@ def host() -> Iterator[ProviderHost]:
         yield running
 
 
-@pytest.fixture
-def state_dir(tmp_path: Path) -> Iterator[Path]:
-    """A state dir for this test; anything still running from it afterwards is killed (and the
-    test has already failed on it)."""
-    directory = tmp_path / "state"
-    yield directory
-    for pid in processes_referencing(directory):
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-
-
 @pytest.fixture(scope="module")
 def model_dir(trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(shutil.copytree(trained_model_dir, tmp_path_factory.mktemp("faults") / "model"))

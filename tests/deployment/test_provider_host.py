@@ -4,7 +4,6 @@ local stack's program under mocks, as the engine would receive them."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -69,16 +68,6 @@ def host() -> Iterator[ProviderHost]:
     with ProviderHost.start() as running:
         running.configure()
         yield running
-
-
-@pytest.fixture
-def state_dir(tmp_path: Path) -> Iterator[Path]:
-    """A state dir for this test; anything still running from it afterwards is stopped."""
-    directory = tmp_path / "state"
-    yield directory
-    for pid in processes_referencing(directory):
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
 
 
 def _wait_dead(pid: int, timeout_s: float = 10.0) -> None:
