@@ -126,7 +126,8 @@ def find_or_install_cli(automation: Automation, paths: Paths, log: Log) -> Any:
         raise DemoError(
             f"Could not install the Pulumi CLI {version} into {paths.cli_root}: {error}\n"
             f"Install the Pulumi CLI by hand ({INSTALL_LINK}), put `pulumi` on PATH, then run "
-            "`make demo` again."
+            "`make demo` again. (Meanwhile `make serve` and `make query` serve and query the same "
+            "model on this machine without Pulumi.)"
         ) from error
 
 
