@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+import simdjson
 
 # Routed through the inference server's own log handlers (its logger is "azmlinfsrv").
 logger = logging.getLogger("azmlinfsrv.scorer")
@@ -237,7 +239,15 @@ def _decode_binary(body: bytes, dtype: np.dtype, image_bytes: int, max_batch: in
 
 
 def decode_json(body: bytes, max_batch: int) -> np.ndarray:
-    """`{"data": [[784 numbers in 0..1], ...]}` -> float32 [n, 784], decoded once with orjson."""
+    """`{"data": [[784 numbers in 0..1], ...]}` -> float32 [n, 784].
+
+    A valid batch takes the fast path (simdjson straight into a float64 buffer, ~3× faster than
+    orjson + numpy at 256 images); anything else, and every error message, comes from the strict
+    path (orjson), so both accept exactly the same bodies and only the strict one explains.
+    """
+    images = _decode_valid_json_fast(body, max_batch)
+    if images is not None:
+        return images
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as error:
@@ -272,6 +282,43 @@ def decode_json(body: bytes, max_batch: int) -> np.ndarray:
         _raise_first_bad_value(rows)
         raise InvalidInput(f"'data' has shape {list(images.shape)}; expected [n, {IMAGE_PIXELS}]")
     _check_pixel_range(images, where="data[{row}][{col}]")
+    return images
+
+
+_JSON_OBJECT_START = re.compile(rb"[ \t\n\r]*\{")
+
+
+def _decode_valid_json_fast(body: bytes, max_batch: int) -> np.ndarray | None:
+    """The images when `body` is a batch the strict path would accept as is, else None.
+
+    Accepted only if: the body starts with a JSON object (no BOM, which simdjson would skip and
+    orjson refuses), whose only key is "data" (duplicates counted: orjson keeps the last), holding
+    1..max_batch lists of exactly 784 numbers with no deeper nesting (as_buffer flattens nested
+    lists: the '[' count proves there are none, as the one key is the only string), all finite and
+    in 0..1 after the same float32 rounding as the strict path.
+    """
+    if _JSON_OBJECT_START.match(body) is None:
+        return None
+    try:
+        document = simdjson.Parser().parse(body)
+        if not isinstance(document, simdjson.Object) or len(document) != 1:
+            return None
+        rows = document["data"]
+        if not isinstance(rows, simdjson.Array) or not 1 <= len(rows) <= max_batch:
+            return None
+        if body.count(b"[") != len(rows) + 1:
+            return None
+        if not all(isinstance(row, simdjson.Array) and len(row) == IMAGE_PIXELS for row in rows):
+            return None
+        values = np.frombuffer(rows.as_buffer(of_type="d"), dtype=np.float64)
+    except Exception:  # simdjson refuses in many types (syntax, types, big integers): strict says why
+        return None
+    if values.size != len(rows) * IMAGE_PIXELS:
+        return None
+    with np.errstate(over="ignore"):  # beyond float32 becomes inf: refused by the range check
+        images = values.astype(np.float32).reshape(len(rows), IMAGE_PIXELS)
+    if not (images.size and images.min() >= 0.0 and images.max() <= 1.0):  # False for NaN
+        return None
     return images
 
 

@@ -569,3 +569,40 @@ def test_environment_yml_has_the_scoring_pins_with_tensorflow_and_cuda() -> None
     base_images = [line for line in environment.splitlines() if "mcr.microsoft.com/azureml/" in line]
     assert base_images and all(":latest" not in line for line in base_images)
     assert any("cuda12" in line and "ubuntu22.04:" in line for line in base_images)
+
+
+_ROW = [0.5] * 784
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (
+            json.dumps({"data": [[[0.5] * 784, *[0.5] * 783], 0.5]}).encode(),
+            "a nested list the flat count hides",
+        ),
+        (b"\xef\xbb\xbf" + json.dumps({"data": [_ROW]}).encode(), "a byte order mark"),
+        (json.dumps({"data": [[2**70, *_ROW[1:]]]}).encode(), "a big integer"),
+        (json.dumps({"data": [_ROW[:-1]]}).encode(), "a short row"),
+        (json.dumps({"data": [[1.5, *_ROW[1:]]]}).encode(), "a value outside 0..1"),
+    ],
+)
+def test_the_fast_json_path_leaves_every_doubtful_body_to_the_strict_one(body: bytes, why: str) -> None:
+    assert scoring._decode_valid_json_fast(body, MAX_BATCH) is None, why
+    with pytest.raises(scoring.InvalidInput):
+        scoring.decode_json(body, MAX_BATCH)
+
+
+def test_the_fast_json_path_decodes_a_valid_batch_as_the_strict_one_would() -> None:
+    rows = [[(i * 7 + j) % 256 / 255.0 for j in range(784)] for i in range(3)]
+    body = json.dumps({"data": rows}).encode()
+    fast = scoring._decode_valid_json_fast(body, MAX_BATCH)
+    assert fast is not None
+    np.testing.assert_array_equal(fast, np.asarray(rows, dtype=np.float32))
+    assert scoring._decode_valid_json_fast(body, max_batch=2) is None  # over the limit: strict explains
+
+
+def test_a_duplicate_key_is_left_to_the_strict_path_which_keeps_the_last() -> None:
+    body = json.dumps({"data": [_ROW]}).encode().replace(b"{", b'{"data": [[1]], ', 1)
+    assert scoring._decode_valid_json_fast(body, MAX_BATCH) is None
+    np.testing.assert_array_equal(scoring.decode_json(body, MAX_BATCH), np.asarray([_ROW], dtype=np.float32))
