@@ -34,6 +34,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from bench.procfs import rss_kib
 from tests.scoring.server import ENTRY_SCRIPT, AzmlinfsrvProcess
 from tests.scoring.test_fuzz_http import (
     AbuseCase,
@@ -125,18 +126,6 @@ def run_cases(port: int, count: int, tally: Tally) -> None:
             )
 
     one()
-
-
-def rss_kib(pids: set[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total
 
 
 def declared_huge_body(port: int) -> tuple[int, float]:

@@ -35,6 +35,7 @@ import numpy as np
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT / "infra"))  # the provider's modules, imported as the host does
 
+from bench.procfs import rss_kib  # noqa: E402
 from deployment.hashing import file_sha256, tree_sha256  # noqa: E402
 from deployment.local_backend import LocalBackend  # noqa: E402
 from deployment.settings import ServiceSettings  # noqa: E402
@@ -74,18 +75,6 @@ def process_group_pids(pgids: set[int]) -> set[int]:
             if int(stat[stat.rindex(")") + 2 :].split()[2]) in pgids:
                 found.add(int(entry.name))
     return found
-
-
-def rss_kib(pids: set[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total
 
 
 async def one_request(host: str, port: int, path: str, body: bytes) -> int:
