@@ -113,20 +113,21 @@ def stop(record: ProcessRecord, grace_s: float = STOP_GRACE_S) -> None:
     if ticks is not None and ticks != record.start_ticks:
         return
     pgid = record.pid
-    _signal_group(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        _signal_group(pgid, signum)
+        if _group_gone_within(pgid, grace_s):
+            return
+
+
+def _group_gone_within(pgid: int, timeout_s: float) -> bool:
+    """Reap and poll until no process of the group is left; False if some remain at the deadline."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         _reap(pgid)
         if not _group_exists(pgid):
-            return
+            return True
         time.sleep(_POLL_S)
-    _signal_group(pgid, signal.SIGKILL)
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline:
-        _reap(pgid)
-        if not _group_exists(pgid):
-            return
-        time.sleep(_POLL_S)
+    return False
 
 
 def wait_gone(record: ProcessRecord, timeout_s: float) -> bool:
