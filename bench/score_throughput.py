@@ -1,6 +1,7 @@
 """Scoring throughput: our entry script against the how-to's style and against the limits, in one run.
 
-    .venv-scoring/bin/python bench/score_throughput.py [--quick] [--model-dir DIR] [--loadgen auto|python|hey]
+    .venv-scoring/bin/python bench/score_throughput.py [--quick] [--model-dir DIR]
+        [--loadgen auto|wrk|hey|python]    (auto: wrk if installed, else hey, else python)
 
 For each served variant, azmlinfsrv (Azure ML's inference server: gunicorn sync workers + Flask) is
 started on a free loopback port at 1 worker and at workers = cores, and a load generator in its own
@@ -336,7 +337,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="reduced matrix, under two minutes")
     parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--score-script", type=Path, default=PROJECT_ROOT / "model_service" / "score.py")
-    parser.add_argument("--loadgen", default="auto", help="auto (hey if installed), python or hey")
+    parser.add_argument(
+        "--loadgen", default="auto", help="auto (wrk if installed, else hey, else python), wrk, hey or python"
+    )
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--workers", default=None, help=f"comma-separated; default 1,{cores} (quick {cores})")
     parser.add_argument("--concurrency", default=None, help="comma-separated; default 1,8,32 (quick: 8)")

@@ -3,7 +3,8 @@
 #   make bench              every benchmark below
 #   make bench-score        scoring throughput, full matrix (~7 minutes on 2 cores)
 #   make bench-score-quick  the reduced matrix (under two minutes)
-#   make bench-tools        Debian's `hey` load generator (root; without it the bench uses its own client)
+#   make bench-tools        Debian's `wrk` and `hey` load generators (root); `--loadgen auto` picks wrk,
+#                           then hey, then the bench's own python client
 #
 # BENCH_ARGS passes extra options, e.g. BENCH_ARGS="--loadgen python" or
 # BENCH_ARGS="--ours-env TF_NUM_INTRAOP_THREADS=1".
@@ -14,9 +15,12 @@ BENCH_ARGS ?=
 
 bench: bench-score
 
-# hey is a Debian package; apt needs root (as on this project's machines and CI).
+# wrk and hey are Debian packages; apt needs root (as on this project's machines and CI).
+# wrk (C, epoll) costs about a fifth of hey's client CPU per request (docs/performance.md).
 bench-tools:
-	@command -v hey >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq hey; }
+	@missing=""; \
+	for tool in wrk hey; do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi
 
 bench-score: model bench-tools
 	$(SPY) bench/score_throughput.py --model-dir $(abspath $(MODEL_DIR)) $(BENCH_ARGS)
