@@ -30,6 +30,8 @@ from __future__ import annotations
 import enum
 import logging
 import re
+import sys
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +40,12 @@ from typing import Any
 import numpy as np
 import orjson
 import simdjson
+import threadpoolctl
+
+try:
+    from model_service import dense_forward
+except ImportError:  # loaded by path beside score.py (azmlinfsrv), which loaded dense_forward.py first
+    dense_forward = sys.modules["model_service_dense_forward"]
 
 # Routed through the inference server's own log handlers (its logger is "azmlinfsrv").
 logger = logging.getLogger("azmlinfsrv.scorer")
@@ -52,6 +60,7 @@ ENV_MAX_BATCH = "SCORE_MAX_BATCH"
 ENV_MAX_BODY_BYTES = "SCORE_MAX_BODY_BYTES"
 ENV_WARMUP_BATCHES = "SCORE_WARMUP_BATCHES"
 ENV_TF_THREADS = "SCORE_TF_THREADS"
+ENV_FORWARD = "SCORE_FORWARD"
 
 DEFAULT_MAX_BATCH = 1024
 # A JSON batch of 1024 images with float32 values printed in full is ~18 MB.
@@ -62,6 +71,10 @@ DEFAULT_WARMUP_BATCHES = (1, 8, 256)
 # default pools, 2.1 ms with one thread; bench/score_throughput.py). Scale with workers instead.
 # 0 keeps TensorFlow's default (as wide as the machine).
 DEFAULT_TF_THREADS = 1
+# auto: on a CPU, the numpy forward (dense_forward.py) once it has matched TensorFlow's logits;
+# on a GPU, and with `tensorflow`, the compiled TensorFlow forward.
+FORWARD_CHOICES = ("auto", "tensorflow")
+DEFAULT_FORWARD = "auto"
 _TF_THREADS_RANGE = (0, 256)
 _MAX_BATCH_RANGE = (1, 65536)
 _MAX_BODY_RANGE = (1024, 1024**3)
@@ -112,8 +125,13 @@ class ScorerSettings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     warmup_batches: tuple[int, ...] = DEFAULT_WARMUP_BATCHES
     tf_threads: int = DEFAULT_TF_THREADS
+    forward: str = DEFAULT_FORWARD
 
     def __post_init__(self) -> None:
+        if self.forward not in FORWARD_CHOICES:
+            raise SettingsError(
+                f"{ENV_FORWARD}: {self.forward!r} is not allowed (allowed: {', '.join(FORWARD_CHOICES)})"
+            )
         _check_range(ENV_MAX_BATCH, self.max_batch, _MAX_BATCH_RANGE)
         _check_range(ENV_TF_THREADS, self.tf_threads, _TF_THREADS_RANGE)
         _check_range(ENV_MAX_BODY_BYTES, self.max_body_bytes, _MAX_BODY_RANGE)
@@ -138,6 +156,7 @@ class ScorerSettings:
             max_body_bytes=_int_setting(environ, ENV_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES),
             warmup_batches=_int_list_setting(environ, ENV_WARMUP_BATCHES, default_warmup),
             tf_threads=_int_setting(environ, ENV_TF_THREADS, DEFAULT_TF_THREADS),
+            forward=(environ.get(ENV_FORWARD) or DEFAULT_FORWARD).strip().lower(),
         )
 
 
@@ -287,6 +306,28 @@ def decode_json(body: bytes, max_batch: int) -> np.ndarray:
 
 _JSON_OBJECT_START = re.compile(rb"[ \t\n\r]*\{")
 
+# A simdjson parser keeps its buffers from one document to the next. A new parser per request
+# allocates (and page-faults) them afresh, which cost more than the parse itself: 9.9 ms against
+# 3.6 ms for a 2 MB batch of 256 images (docs/performance.md). So each thread reuses one parser;
+# a body above this size gets a parser of its own, so that one huge batch does not leave the
+# worker holding buffers sized for it.
+_REUSED_PARSER_MAX_BYTES = 8 * 1024 * 1024
+_thread_state = threading.local()
+
+
+def _json_parser(body_size: int) -> simdjson.Parser:
+    """This thread's reusable parser, or a new one for a body over _REUSED_PARSER_MAX_BYTES.
+
+    Reuse is safe because the fast path keeps no Object/Array of a document past its return
+    (simdjson raises RuntimeError on reuse while any is alive).
+    """
+    if body_size > _REUSED_PARSER_MAX_BYTES:
+        return simdjson.Parser()
+    parser = getattr(_thread_state, "json_parser", None)
+    if parser is None:
+        parser = _thread_state.json_parser = simdjson.Parser()
+    return parser
+
 
 def _decode_valid_json_fast(body: bytes, max_batch: int) -> np.ndarray | None:
     """The images when `body` is a batch the strict path would accept as is, else None.
@@ -300,7 +341,7 @@ def _decode_valid_json_fast(body: bytes, max_batch: int) -> np.ndarray | None:
     if _JSON_OBJECT_START.match(body) is None:
         return None
     try:
-        document = simdjson.Parser().parse(body)
+        document = _json_parser(len(body)).parse(body)
         if not isinstance(document, simdjson.Object) or len(document) != 1:
             return None
         rows = document["data"]
@@ -418,9 +459,11 @@ def find_model_dir(root: Path) -> Path:
 
 
 def configure_threads(tf_config: Any, threads: int) -> None:
-    """Size TensorFlow's thread pools (0: its default). Must run before TensorFlow starts them."""
+    """Size TensorFlow's thread pools and numpy's BLAS pool (0: their defaults, as wide as the
+    machine). TensorFlow's must be sized before it starts them."""
     if threads == 0:
         return
+    threadpoolctl.threadpool_limits(threads, user_api="blas")  # stays in force for the process
     try:
         tf_config.threading.set_intra_op_parallelism_threads(threads)
         tf_config.threading.set_inter_op_parallelism_threads(threads)
@@ -443,6 +486,22 @@ def configure_devices(tf_config: Any) -> str:
     return "/GPU:0" if gpus else "/CPU:0"
 
 
+def _matching_dense_stack(model: Any, serve: Any) -> dense_forward.DenseStack | None:
+    """The numpy forward of the loaded SavedModel if it computes TensorFlow's logits, else None
+    (logged: the scorer then keeps the TensorFlow forward)."""
+    try:
+        stack = dense_forward.DenseStack.from_variables(model.variables)
+    except (dense_forward.UnsupportedModel, AttributeError) as error:
+        logger.info("numpy forward not used: %s", error)
+        return None
+    images = dense_forward.check_batch()
+    problem = dense_forward.agreement_problem(stack, serve(images).numpy(), images)
+    if problem is not None:
+        logger.warning("numpy forward not used: %s", problem)
+        return None
+    return stack
+
+
 # ---------------------------------------------------------------------------------------------
 # The scorer
 
@@ -456,6 +515,7 @@ class Scorer:
         self.device: str | None = None
         self._forward_float32: Any = None
         self._forward_uint8: Any = None
+        self._dense_stack: dense_forward.DenseStack | None = None
         self._tf: Any = None
 
     @property
@@ -498,15 +558,23 @@ class Scorer:
             forward_float32 = digits_from_float32.get_concrete_function()
             forward_uint8 = digits_from_uint8.get_concrete_function()
         self._forward_uint8 = forward_uint8
+        if device == "/CPU:0" and self.settings.forward == "auto":
+            self._dense_stack = _matching_dense_stack(model, serve)
         self._forward_float32 = forward_float32  # ready from here on
         self._warm_up(self.settings.warmup_batches)
         logger.info(
-            "model %s loaded on %s (TensorFlow %s); warmed at batch sizes %s",
+            "model %s loaded on %s (TensorFlow %s); forward: %s; warmed at batch sizes %s",
             model_dir,
             device,
             tf.__version__,
+            self.forward_name,
             list(self.settings.warmup_batches),
         )
+
+    @property
+    def forward_name(self) -> str:
+        """Which forward predict() runs: "numpy" (dense_forward.py, CPU) or "tensorflow"."""
+        return "numpy" if self._dense_stack is not None else "tensorflow"
 
     def _warm_up(self, batch_sizes: Iterable[int]) -> None:
         for size in batch_sizes:
@@ -519,12 +587,11 @@ class Scorer:
             raise NotReady("the model is not loaded yet")
         if images.ndim != 2 or images.shape[1] != IMAGE_PIXELS:
             raise InvalidInput(f"images must have shape [n, {IMAGE_PIXELS}], got {list(images.shape)}")
-        if images.dtype == np.uint8:
-            forward = self._forward_uint8
-        elif images.dtype == np.float32:
-            forward = self._forward_float32
-        else:
+        if images.dtype not in (np.uint8, np.float32):
             raise InvalidInput(f"images must be uint8 or float32, got {images.dtype}")
+        if self._dense_stack is not None:
+            return self._dense_stack.digits(images)
+        forward = self._forward_uint8 if images.dtype == np.uint8 else self._forward_float32
         tf = self._tf
         with tf.device(self.device):
             tensor = tf.constant(images)  # placed on the device once; the forward reads it there

@@ -606,3 +606,31 @@ def test_a_duplicate_key_is_left_to_the_strict_path_which_keeps_the_last() -> No
     body = json.dumps({"data": [_ROW]}).encode().replace(b"{", b'{"data": [[1]], ', 1)
     assert scoring._decode_valid_json_fast(body, MAX_BATCH) is None
     np.testing.assert_array_equal(scoring.decode_json(body, MAX_BATCH), np.asarray([_ROW], dtype=np.float32))
+
+
+def test_the_reused_json_parser_decodes_one_batch_after_another_and_after_refusals() -> None:
+    first = [[(i + j) % 256 / 255.0 for j in range(784)] for i in range(2)]
+    second = [[(i * 3 + j) % 256 / 255.0 for j in range(784)] for i in range(5)]
+    bodies = [json.dumps({"data": rows}).encode() for rows in (first, second)]
+    refused = json.dumps({"data": [_ROW[:-1]]}).encode()  # parsed, then refused mid-way
+    broken = b'{"data": [[0.5, '  # refused by the parser itself
+    for _ in range(3):
+        for body, rows in zip(bodies, (first, second), strict=True):
+            assert scoring._decode_valid_json_fast(refused, MAX_BATCH) is None
+            assert scoring._decode_valid_json_fast(broken, MAX_BATCH) is None
+            fast = scoring._decode_valid_json_fast(body, MAX_BATCH)
+            assert fast is not None, "the reused parser must take the next valid batch"
+            np.testing.assert_array_equal(fast, np.asarray(rows, dtype=np.float32))
+
+
+def test_each_thread_has_its_own_json_parser_and_big_bodies_get_a_new_one() -> None:
+    import threading
+
+    mine = scoring._json_parser(100)
+    assert scoring._json_parser(100) is mine
+    assert scoring._json_parser(scoring._REUSED_PARSER_MAX_BYTES + 1) is not mine
+    seen: list[object] = []
+    worker = threading.Thread(target=lambda: seen.append(scoring._json_parser(100)))
+    worker.start()
+    worker.join()
+    assert seen and seen[0] is not mine

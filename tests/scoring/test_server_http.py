@@ -129,8 +129,11 @@ def test_json_without_content_type_and_single_image(
 
 
 def test_worker_logged_the_device_and_warm_up(server: AzmlinfsrvProcess) -> None:
-    # SCORE_MAX_BATCH=32 leaves the default warm-up sizes (1, 8, 256) at 1 and 8.
-    assert "loaded on /CPU:0 (TensorFlow 2.21.0); warmed at batch sizes [1, 8]" in server.logs()
+    # SCORE_MAX_BATCH=32 leaves the default warm-up sizes (1, 8, 256) at 1 and 8; on a CPU the
+    # numpy forward, loaded beside score.py by path as azmlinfsrv loads it, matched TensorFlow's.
+    assert (
+        "loaded on /CPU:0 (TensorFlow 2.21.0); forward: numpy; warmed at batch sizes [1, 8]" in server.logs()
+    )
 
 
 # ---------------------------------------------------------------------------------------------
