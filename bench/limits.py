@@ -2,12 +2,14 @@
 
     python -m bench.limits --model-dir DIR [--seconds S]   (prints one JSON object)
 
-- parse: orjson of a 256-image how-to JSON body into a float32 array (and, for reference, the
-  how-to's json.loads + np.array);
+- parse: orjson of a 256-image how-to JSON body into a float32 array (the issue's JSON parse
+  limit), our scorer's own decoder (model_service/scorer.py `decode_json`: simdjson fast path plus
+  checks) and, for reference, the how-to's json.loads + np.array;
 - decode: a 256-image uint8 body into float32 in 0..1 (the binary path's parse);
 - forward: the exported model's `serve` endpoint (float32 [n, 784] -> logits) plus argmax in one
-  tf.function at batch 256 and batch 1,
-  TensorFlow limited to one thread, so the figure is images/s per core.
+  tf.function, and the same model as numpy matrix products (model_service/dense_forward.py, what
+  the scorer runs on a CPU), each at batch 256 and batch 1,
+  TensorFlow and BLAS limited to one thread, so the figures are images/s per core.
 
 Run in its own process so TensorFlow's thread settings apply before it initialises, and so the
 benchmark's driver process never loads TensorFlow.
@@ -25,8 +27,10 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+import threadpoolctl
 
 from bench.payloads import BODY_FORMATS, digit_images
+from model_service import dense_forward, scorer
 
 BATCH = 256
 
@@ -48,6 +52,7 @@ def parse_limits(budget_s: float) -> dict[str, float]:
     json_body = BODY_FORMATS["json"].encode(pixels)
     uint8_body = BODY_FORMATS["uint8"].encode(pixels)
     orjson_s = median_seconds(lambda: np.asarray(orjson.loads(json_body)["data"], dtype=np.float32), budget_s)
+    ours_s = median_seconds(lambda: scorer.decode_json(json_body, BATCH), budget_s)
     howto_s = median_seconds(lambda: np.array(json.loads(json_body)["data"]), budget_s)
     decode_s = median_seconds(
         lambda: np.frombuffer(uint8_body, dtype=np.uint8).reshape(BATCH, -1).astype(np.float32) / 255.0,
@@ -57,6 +62,8 @@ def parse_limits(budget_s: float) -> dict[str, float]:
         "json_body_bytes": len(json_body),
         "parse_orjson_ms": orjson_s * 1e3,
         "parse_orjson_images_per_s": BATCH / orjson_s,
+        "parse_ours_ms": ours_s * 1e3,
+        "parse_ours_images_per_s": BATCH / ours_s,
         "parse_howto_ms": howto_s * 1e3,
         "decode_uint8_ms": decode_s * 1e3,
     }
@@ -76,10 +83,17 @@ def forward_limits(model_dir: Path, budget_s: float) -> dict[str, float]:
     pixels = (digit_images(BATCH) / np.float32(255.0)).astype(np.float32)
     batch_s = median_seconds(lambda: predict_digits(pixels).numpy(), budget_s)
     single_s = median_seconds(lambda: predict_digits(pixels[:1]).numpy(), budget_s)
+    threadpoolctl.threadpool_limits(1, user_api="blas")
+    stack = dense_forward.DenseStack.from_variables(loaded.variables)
+    numpy_batch_s = median_seconds(lambda: stack.digits(pixels), budget_s)
+    numpy_single_s = median_seconds(lambda: stack.digits(pixels[:1]), budget_s)
     return {
         "forward_batch256_ms": batch_s * 1e3,
         "forward_images_per_s_per_core": BATCH / batch_s,
         "forward_batch1_ms": single_s * 1e3,
+        "forward_numpy_batch256_ms": numpy_batch_s * 1e3,
+        "forward_numpy_images_per_s_per_core": BATCH / numpy_batch_s,
+        "forward_numpy_batch1_ms": numpy_single_s * 1e3,
     }
 
 

@@ -103,7 +103,7 @@ def target_checks(rows: Sequence[Row], limits: dict[str, float], cores: int) -> 
     core's parse or forward; `efficiency_lines` adds the stricter one-worker-per-core view.
     """
     parse_limit = limits.get("parse_orjson_images_per_s")
-    forward_limit = limits.get("forward_images_per_s_per_core")
+    forward_limit = fastest_forward(limits)
     checks = [
         TargetCheck(
             "ours JSON / how-to, req/s at 1 image, c=8, workers=cores",
@@ -136,7 +136,7 @@ def target_checks(rows: Sequence[Row], limits: dict[str, float], cores: int) -> 
                 _over_limit(find(rows, f"ours_{fmt}", 256, 8, cores), forward_limit),
                 0.5,
                 False,
-                "served images/s over tf.function forward images/s on one core at batch 256",
+                "served images/s over the faster forward (tf.function or numpy) on one core at batch 256",
             )
         )
     p99 = find(rows, "ours_json", 1, 8, cores)
@@ -152,11 +152,27 @@ def target_checks(rows: Sequence[Row], limits: dict[str, float], cores: int) -> 
     return checks
 
 
+def fastest_forward(limits: dict[str, float]) -> float | None:
+    """The model-forward limit: images/s per core of the faster forward, TensorFlow's or numpy's
+    (the scorer runs numpy on a CPU; the faster one makes the binary targets the stricter)."""
+    figures = [
+        limits[key]
+        for key in ("forward_images_per_s_per_core", "forward_numpy_images_per_s_per_core")
+        if limits.get(key)
+    ]
+    return max(figures) if figures else None
+
+
 def efficiency_lines(rows: Sequence[Row], limits: dict[str, float]) -> str:
     """One worker (one core of serving) against the one-core limits, at 256 images, c=8."""
     parse_limit = limits.get("parse_orjson_images_per_s")
-    forward_limit = limits.get("forward_images_per_s_per_core")
-    pairs = [("ours_json", parse_limit, "JSON parse"), ("constant", parse_limit, "JSON parse")]
+    ours_parse_limit = limits.get("parse_ours_images_per_s")
+    forward_limit = fastest_forward(limits)
+    pairs = [
+        ("ours_json", parse_limit, "JSON parse (orjson)"),
+        ("constant", parse_limit, "JSON parse (orjson)"),
+    ]
+    pairs += [("ours_json", ours_parse_limit, "our JSON decoder's")]
     pairs += [(f"ours_{fmt}", forward_limit, "model forward") for fmt in ("uint8", "float32")]
     lines = ["one worker against the one-core limits (256 images, c=8, workers=1):"]
     for variant, limit, limit_name in pairs:

@@ -303,10 +303,16 @@ def format_limits(limits: dict[str, float], client: dict[str, float | str]) -> s
             f"  JSON parse, orjson -> float32, 256 images: {limits['parse_orjson_ms']:.1f} ms "
             f"= {limits['parse_orjson_images_per_s']:,.0f} images/s "
             f"(how-to's json.loads + np.array: {limits['parse_howto_ms']:.1f} ms)",
+            f"  JSON decode, our scorer (simdjson + checks), 256 images: {limits['parse_ours_ms']:.1f} ms "
+            f"= {limits['parse_ours_images_per_s']:,.0f} images/s",
             f"  uint8 body -> float32, 256 images: {limits['decode_uint8_ms']:.2f} ms",
             f"  model forward (tf.function, 1 thread), batch 256: {limits['forward_batch256_ms']:.2f} ms "
             f"= {limits['forward_images_per_s_per_core']:,.0f} images/s; batch 1: "
             f"{limits['forward_batch1_ms']:.2f} ms",
+            f"  model forward (numpy, 1 BLAS thread), batch 256: "
+            f"{limits['forward_numpy_batch256_ms']:.2f} ms "
+            f"= {limits['forward_numpy_images_per_s_per_core']:,.0f} images/s; batch 1: "
+            f"{limits['forward_numpy_batch1_ms']:.2f} ms",
         ]
     if "client_cpu_ms_per_request" in client:
         lines.append(
