@@ -169,16 +169,16 @@ def efficiency_lines(rows: Sequence[Row], limits: dict[str, float]) -> str:
     ours_parse_limit = limits.get("parse_ours_images_per_s")
     forward_limit = fastest_forward(limits)
     pairs = [
-        ("ours_json", parse_limit, "JSON parse (orjson)"),
-        ("constant", parse_limit, "JSON parse (orjson)"),
+        ("ours_json", parse_limit, "the JSON parse limit (orjson)"),
+        ("constant", parse_limit, "the JSON parse limit (orjson)"),
+        ("ours_json", ours_parse_limit, "our JSON decoder's limit"),
     ]
-    pairs += [("ours_json", ours_parse_limit, "our JSON decoder's")]
-    pairs += [(f"ours_{fmt}", forward_limit, "model forward") for fmt in ("uint8", "float32")]
+    pairs += [(f"ours_{fmt}", forward_limit, "the model-forward limit") for fmt in ("uint8", "float32")]
     lines = ["one worker against the one-core limits (256 images, c=8, workers=1):"]
     for variant, limit, limit_name in pairs:
         ratio = _over_limit(find(rows, variant, 256, 8, 1), limit)
         if not math.isnan(ratio):
-            lines.append(f"  {variant:<13} {ratio:6.0%} of the {limit_name} limit")
+            lines.append(f"  {variant:<13} {ratio:6.0%} of {limit_name}")
     return "\n".join(lines) if len(lines) > 1 else ""
 
 
