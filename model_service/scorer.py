@@ -21,8 +21,9 @@ Body encodings (chosen by Content-Type; see docs/scoring.md):
     application/octet-stream                uint8 pixels, 784 bytes per image (0..255)
     application/octet-stream; dtype=float32 little-endian float32 pixels in 0..1, 3136 bytes per image
 
-This module imports only the scoring image's packages (numpy, orjson, tensorflow) so that
-azmlinfsrv can load it beside score.py from Azure ML's source directory.
+This module imports only the scoring image's packages (numpy, orjson, pysimdjson, threadpoolctl,
+tensorflow) and its sibling dense_forward.py, so that azmlinfsrv can load it beside score.py from
+Azure ML's source directory.
 """
 
 from __future__ import annotations
