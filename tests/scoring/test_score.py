@@ -634,3 +634,17 @@ def test_each_thread_has_its_own_json_parser_and_big_bodies_get_a_new_one() -> N
     worker.start()
     worker.join()
     assert seen and seen[0] is not mine
+
+
+def test_logging_config_is_the_servers_own_with_gunicorns_access_line_silenced() -> None:
+    # azmlinfsrv replaces its whole logging config with model_service/logging.json: any difference
+    # beyond the one level would drop a handler or filter the installed server relies on.
+    import azureml_inference_server_http
+
+    servers = json.loads((Path(azureml_inference_server_http.__file__).with_name("logging.json")).read_text())
+    ours = json.loads((ROOT / "model_service" / "logging.json").read_text())
+    assert ours["loggers"]["gunicorn.access"]["level"] == "WARNING"
+    servers["loggers"]["gunicorn.access"]["level"] = "WARNING"
+    assert ours == servers
+    for name in ("azmlinfsrv", "gunicorn.error"):  # readiness ("init has completed") and errors
+        assert ours["loggers"][name]["level"] == "INFO"

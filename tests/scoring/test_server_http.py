@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,19 @@ def test_json_without_content_type_and_single_image(
 ) -> None:
     reply = send(server, json_body(mnist.to_model_input(held_out.images[:1])), content_type=None)
     assert reply.status == 200 and reply.json() == expected[:1]
+
+
+def test_one_log_line_per_request_from_the_entry_scripts_logging_config(
+    server: AzmlinfsrvProcess, held_out: mnist.Dataset
+) -> None:
+    # model_service/logging.json silences gunicorn's access line, which repeats azmlinfsrv's own
+    # request line (method, path, status, size), and keeps that one, with its latency.
+    reply = send(server, json_body(mnist.to_model_input(held_out.images[:1])))
+    assert reply.status == 200
+    logs = server.logs()
+    assert f"Loaded logging config from {ENTRY_SCRIPT.with_name('logging.json')}" in logs
+    assert re.search(r"azmlinfsrv - POST /score 200 [\d.]+ms \d+", logs)
+    assert "gunicorn.access" not in logs
 
 
 def test_worker_logged_the_device_and_warm_up(server: AzmlinfsrvProcess) -> None:
