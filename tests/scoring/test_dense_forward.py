@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from model_service import dense_forward, mnist, train
+from model_service import dense_forward, mnist
 from model_service import scorer as scoring
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,10 +32,8 @@ def saved_model(trained_model_dir: Path) -> Any:
 
 
 @pytest.fixture(scope="module")
-def held_out_pixels() -> np.ndarray:
-    data = mnist.load_digits_as_mnist()
-    _, test_set = mnist.split(data, test_fraction=train.DEFAULT_TEST_FRACTION, seed=train.DEFAULT_SEED)
-    return test_set.images.reshape(len(test_set), dense_forward.IMAGE_PIXELS)
+def held_out_pixels(held_out_digits: mnist.Dataset) -> np.ndarray:
+    return held_out_digits.images.reshape(len(held_out_digits), dense_forward.IMAGE_PIXELS)
 
 
 def loaded_scorer(model_dir: Path, **settings: Any) -> scoring.Scorer:

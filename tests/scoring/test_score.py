@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
 
-from model_service import mnist, score, train
+from model_service import mnist, score
 from model_service import scorer as scoring
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,11 +39,8 @@ FLOAT32_CT = "application/octet-stream; dtype=float32"
 
 
 @pytest.fixture(scope="module")
-def held_out() -> mnist.Dataset:
-    """The digits training held out (same split as train.py), so accuracy here is honest."""
-    data = mnist.load_digits_as_mnist()
-    _, test_set = mnist.split(data, test_fraction=train.DEFAULT_TEST_FRACTION, seed=train.DEFAULT_SEED)
-    return test_set
+def held_out(held_out_digits: mnist.Dataset) -> mnist.Dataset:
+    return held_out_digits
 
 
 @pytest.fixture(scope="module")

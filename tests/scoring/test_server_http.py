@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 
-from model_service import mnist, train
+from model_service import mnist
 from tests.scoring.server import ENTRY_SCRIPT, AzmlinfsrvProcess, ServerFailed
 
 pytestmark = pytest.mark.slow
@@ -27,10 +27,8 @@ FLOAT32_CT = "application/octet-stream; dtype=float32"
 
 
 @pytest.fixture(scope="module")
-def held_out() -> mnist.Dataset:
-    data = mnist.load_digits_as_mnist()
-    _, test_set = mnist.split(data, test_fraction=train.DEFAULT_TEST_FRACTION, seed=train.DEFAULT_SEED)
-    return test_set.subset(np.arange(MAX_BATCH))
+def held_out(held_out_digits: mnist.Dataset) -> mnist.Dataset:
+    return held_out_digits.subset(np.arange(MAX_BATCH))
 
 
 @pytest.fixture(scope="module")
