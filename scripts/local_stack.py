@@ -3,25 +3,22 @@
     python -m scripts.local_stack up        # the README's first command runs this
     python -m scripts.local_stack destroy
 
-`up`: find the `pulumi` CLI (on PATH, or installed before in <project>/.pulumi-cli); if there is
-none, install the version matching the pinned SDK there with `PulumiCommand.install`; if that
-fails (no route to get.pulumi.com), stop with the manual install link: there is no fallback.
-Then log in to a file backend inside the project (file://<project>/.pulumi), select or create
-the `local` stack with the documented empty passphrase (this demo stack holds no secret: the
-local target issues no keys), train the model if it is absent, `pulumi up --yes` with its output
-streamed, run the how-to's sample query against the `scoring_uri` output, and print how to tear
-it down. `destroy` does `pulumi destroy --yes` the same way.
+`up`: find a `pulumi` CLI (`scripts.pulumi_cli`: a compatible one on PATH, the project's own,
+else install the official release, else build it from Go modules; else stop naming both ways),
+log in to a file backend inside the project (file://<project>/.pulumi), select or create the
+`local` stack with the documented empty passphrase (this demo stack holds no secret: the local
+target issues no keys), train the model if it is absent, `pulumi up --yes` with the engine's
+progress streamed to the terminal, run the how-to's sample query against the `scoring_uri`
+output, and print how to tear it down. `destroy` does `pulumi destroy --yes` the same way.
 
 Everything that talks to Pulumi goes through `Automation` (the real one, `PulumiAutomation`,
-wraps `pulumi.automation`); tests hand in a double.
+wraps `pulumi.automation`); tests hand in a double, and tests/engine runs the real one.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -29,9 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from scripts.pulumi_cli import CliFinder, CliNotFound, build_with_make, engine_env, sdk_version
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STACK = "local"
-INSTALL_LINK = "https://www.pulumi.com/docs/install/"
 # The local stack's passphrase is empty on purpose (docs/local-target.md): it encrypts nothing of
 # value, and `make demo` must run without a prompt. Never reuse it for a stack with secrets.
 DEMO_PASSPHRASE = ""
@@ -55,14 +53,11 @@ class StackHandle(Protocol):
 class Automation(Protocol):
     """The boundary to Pulumi: the CLI and the stack."""
 
-    def cli_on_path(self) -> str | None:
-        """The path of a `pulumi` CLI on PATH, if any."""
+    def finder(self, paths: Paths) -> CliFinder:
+        """How the CLI is found, installed or built (`scripts.pulumi_cli`)."""
 
-    def command(self, root: Path | None) -> Any:
-        """A handle on an installed CLI (PATH when `root` is None); raises if none is there."""
-
-    def install(self, root: Path, version: str) -> Any:
-        """Download and install the CLI `version` into `root`; raises when that fails."""
+    def command(self, cli: Path) -> Any:
+        """A handle on the CLI at `cli`."""
 
     def stack(self, name: str, work_dir: Path, command: Any, env: Mapping[str, str]) -> StackHandle:
         """Select the stack, creating it if it does not exist."""
@@ -81,6 +76,10 @@ class Paths:
         return self.project_root / ".pulumi-cli"
 
     @property
+    def built_cli(self) -> Path:
+        return self.project_root / ".tools" / "bin" / "pulumi"
+
+    @property
     def model_dir(self) -> Path:
         return self.project_root / "artifacts" / "model"  # infra/config.py's default model.dir
 
@@ -93,42 +92,21 @@ class Paths:
         return self.project_root / ".venv" / "bin"
 
 
-def sdk_version() -> str:
-    """The pinned SDK's version: the CLI installed for it is the same version."""
-    return importlib.metadata.version("pulumi")
-
-
 def stack_env(paths: Paths, environ: Mapping[str, str]) -> dict[str, str]:
-    """What every pulumi call of the demo runs with: the project's file backend, the demo
-    passphrase, the program's virtualenv first on PATH."""
-    return {
-        "PULUMI_BACKEND_URL": f"file://{paths.backend_dir}",
-        "PULUMI_CONFIG_PASSPHRASE": DEMO_PASSPHRASE,
-        "PATH": os.pathsep.join([str(paths.program_bin), environ.get("PATH", "")]),
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-    }
+    """What every pulumi call of the demo runs with (`scripts.pulumi_cli.engine_env`)."""
+    return engine_env(paths.backend_dir, DEMO_PASSPHRASE, paths.program_bin, environ)
 
 
-def find_or_install_cli(automation: Automation, paths: Paths, log: Log) -> Any:
-    """The CLI on PATH, else the project-local one, else install it there. No fallback."""
-    if automation.cli_on_path():
-        return automation.command(None)
-    version = sdk_version()
-    if (paths.cli_root / "bin" / "pulumi").exists():
-        return automation.command(paths.cli_root)
-    log(f"No pulumi CLI on PATH: installing Pulumi {version} (matching the SDK) into {paths.cli_root}")
-    existed = paths.cli_root.exists()
+def find_cli(automation: Automation, paths: Paths, log: Log) -> Any:
     try:
-        return automation.install(paths.cli_root, version)
-    except Exception as error:
-        if not existed:
-            shutil.rmtree(paths.cli_root, ignore_errors=True)  # nothing half-installed stays
+        found = automation.finder(paths).find(log)
+    except CliNotFound as error:
         raise DemoError(
-            f"Could not install the Pulumi CLI {version} into {paths.cli_root}: {error}\n"
-            f"Install the Pulumi CLI by hand ({INSTALL_LINK}), put `pulumi` on PATH, then run "
-            "`make demo` again. (Meanwhile `make serve` and `make query` serve and query the same "
-            "model on this machine without Pulumi.)"
+            f"{error} (Meanwhile `make serve` and `make query` serve and query the same model on "
+            "this machine without Pulumi.)"
         ) from error
+    log(f"Pulumi CLI: {found.path}, {found.how}")
+    return automation.command(found.path)
 
 
 def ensure_model(paths: Paths, run: Runner, log: Log) -> None:
@@ -148,7 +126,7 @@ def ensure_model(paths: Paths, run: Runner, log: Log) -> None:
 
 
 def _select(automation: Automation, paths: Paths, log: Log, environ: Mapping[str, str]) -> StackHandle:
-    command = find_or_install_cli(automation, paths, log)
+    command = find_cli(automation, paths, log)
     paths.backend_dir.mkdir(parents=True, exist_ok=True)
     log(f"Stack {STACK!r} on the file backend {paths.backend_dir}")
     return automation.stack(STACK, paths.project_root, command, stack_env(paths, environ))
@@ -188,19 +166,28 @@ def destroy(automation: Automation, paths: Paths, log: Log, environ: Mapping[str
 class PulumiAutomation:
     """`Automation` over `pulumi.automation` (needs the CLI at call time, not at import)."""
 
-    def cli_on_path(self) -> str | None:
-        return shutil.which("pulumi")
+    def finder(self, paths: Paths) -> CliFinder:
+        return CliFinder(
+            sdk=sdk_version(),
+            install=self._install,
+            build=lambda: build_with_make(paths.project_root),
+            built_cli=paths.built_cli,
+            installed_root=paths.cli_root,
+        )
 
-    def command(self, root: Path | None) -> Any:
+    def command(self, cli: Path) -> Any:
         from pulumi import automation as auto
 
-        return auto.PulumiCommand(root=str(root) if root else None)
+        # PulumiCommand runs <root>/bin/pulumi.
+        return auto.PulumiCommand(root=str(cli.parent.parent))
 
-    def install(self, root: Path, version: str) -> Any:
+    @staticmethod
+    def _install(root: Path, version: str) -> Path:
         from pulumi import automation as auto
         from semver import VersionInfo
 
-        return auto.PulumiCommand.install(root=str(root), version=VersionInfo.parse(version))
+        auto.PulumiCommand.install(root=str(root), version=VersionInfo.parse(version))
+        return root / "bin" / "pulumi"
 
     def stack(self, name: str, work_dir: Path, command: Any, env: Mapping[str, str]) -> StackHandle:
         from pulumi import automation as auto

@@ -1,15 +1,10 @@
-"""`make demo` / `make destroy-local` (scripts/local_stack.py).
-
-No Pulumi CLI exists here, so the orchestration runs against a test double of the Automation
-boundary (`FakeAutomation`, which records what it was asked and plays a stack); the real
-boundary is exercised on the one path this machine can run: no CLI, and no route to install it.
-"""
+"""`make demo` / `make destroy-local` (scripts/local_stack.py): the orchestration's steps and
+failures against a double of the Automation boundary (`FakeAutomation` records what it was asked
+and plays a stack). The real Automation API with the real CLI runs in tests/engine."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,9 +12,8 @@ from typing import Any
 import pytest
 
 from scripts import local_stack
-from scripts.local_stack import INSTALL_LINK, DemoError, Paths, PulumiAutomation
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from scripts.local_stack import DemoError, Paths
+from scripts.pulumi_cli import INSTALL_LINK, CliFinder
 
 
 class FakeStack:
@@ -41,7 +35,8 @@ class FakeStack:
 
 
 class FakeAutomation:
-    """A stand-in for Pulumi's Automation API (the CLI cannot be installed here)."""
+    """A stand-in for Pulumi's Automation API; the CLI search is the real `CliFinder` with its
+    outside steps (PATH, `pulumi version`, the download) replaced."""
 
     def __init__(self, *, on_path: bool, stack: FakeStack, install_error: Exception | None = None) -> None:
         self.on_path = on_path
@@ -50,18 +45,26 @@ class FakeAutomation:
         self.installs: list[tuple[Path, str]] = []
         self.selected: list[tuple[str, Path, Any, dict[str, str]]] = []
 
-    def cli_on_path(self):
-        return "/usr/local/bin/pulumi" if self.on_path else None
+    def finder(self, paths: Paths) -> CliFinder:
+        return CliFinder(
+            sdk="3.223.0",
+            which=lambda name: "/usr/local/bin/pulumi" if self.on_path and name == "pulumi" else None,
+            version_of=lambda _path: "v3.223.0",
+            install=self.install,
+            build=None,
+            built_cli=paths.built_cli,
+            installed_root=paths.cli_root,
+        )
 
-    def command(self, root):
-        return ("cli", root)
+    def command(self, cli: Path):
+        return ("cli", cli)
 
-    def install(self, root: Path, version: str):
+    def install(self, root: Path, version: str) -> Path:
         self.installs.append((root, version))
         if self.install_error:
             root.mkdir(parents=True, exist_ok=True)  # a half-finished install
             raise self.install_error
-        return ("cli", root)
+        return root / "bin" / "pulumi"
 
     def stack(self, name, work_dir, command, env):
         self.selected.append((name, work_dir, command, dict(env)))
@@ -104,7 +107,8 @@ def test_demo_with_a_cli_on_path_deploys_queries_and_says_how_to_destroy(paths: 
 
     assert automation.installs == []
     ((name, work_dir, command, env),) = automation.selected
-    assert (name, work_dir, command) == ("local", paths.project_root, ("cli", None))
+    assert (name, work_dir, command) == ("local", paths.project_root, ("cli", Path("/usr/local/bin/pulumi")))
+    assert env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] == "true"
     assert env["PULUMI_BACKEND_URL"] == f"file://{paths.project_root}/.pulumi"
     assert env["PULUMI_CONFIG_PASSPHRASE"] == ""
     assert env["PATH"].split(os.pathsep)[0] == str(paths.project_root / ".venv" / "bin")
@@ -130,18 +134,18 @@ def test_without_a_cli_it_installs_the_sdk_version_into_the_project(paths: Paths
     _trained(paths)
     automation = FakeAutomation(on_path=False, stack=FakeStack({"scoring_uri": URI}))
     local_stack.demo(automation, paths, Recorder().run, Recorder().log, environ={})
-    assert automation.installs == [(paths.project_root / ".pulumi-cli", local_stack.sdk_version())]
-    assert automation.selected[0][2] == ("cli", paths.project_root / ".pulumi-cli")
+    assert automation.installs == [(paths.project_root / ".pulumi-cli", "3.223.0")]
+    assert automation.selected[0][2] == ("cli", paths.project_root / ".pulumi-cli" / "bin" / "pulumi")
 
 
-def test_a_failed_install_stops_with_the_manual_link_and_leaves_nothing(paths: Paths):
+def test_a_failed_install_without_go_stops_naming_both_ways_and_leaves_nothing(paths: Paths):
     automation = FakeAutomation(
         on_path=False, stack=FakeStack({"scoring_uri": URI}), install_error=OSError("no route to host")
     )
     recorder = Recorder()
     with pytest.raises(DemoError, match="no route to host") as failure:
         local_stack.demo(automation, paths, recorder.run, recorder.log, environ={})
-    assert INSTALL_LINK in str(failure.value)
+    assert INSTALL_LINK in str(failure.value) and "make pulumi-cli" in str(failure.value)
     assert automation.selected == [] and automation.the_stack.calls == [] and recorder.commands == []
     assert not paths.cli_root.exists()
     assert not paths.backend_dir.exists()
@@ -171,39 +175,3 @@ def test_destroy_local_destroys_the_same_stack(paths: Paths):
     assert automation.the_stack.calls == ["destroy"]
     assert automation.selected[0][0] == "local"
     assert "destroyed" in recorder.lines[-1]
-
-
-# -- the real Automation boundary, on the path this machine has: no CLI, no route to it --------
-
-
-def _path_without_pulumi() -> str:
-    return os.pathsep.join(
-        d for d in os.environ.get("PATH", "").split(os.pathsep) if d and not (Path(d) / "pulumi").exists()
-    )
-
-
-def test_the_real_install_attempt_fails_here_with_the_manual_link(
-    paths: Paths, monkeypatch: pytest.MonkeyPatch
-):
-    monkeypatch.setenv("PATH", _path_without_pulumi())
-    with pytest.raises(DemoError) as failure:
-        local_stack.demo(PulumiAutomation(), paths, Recorder().run, Recorder().log, environ={})
-    assert f"Install the Pulumi CLI by hand ({INSTALL_LINK})" in str(failure.value)
-    assert not paths.cli_root.exists()
-
-
-def test_make_demo_entry_point_exits_1_with_the_message(tmp_path: Path):
-    env = {**os.environ, "PATH": _path_without_pulumi()}
-    if (PROJECT_ROOT / ".pulumi-cli" / "bin" / "pulumi").exists():
-        pytest.skip("a project-local pulumi CLI is installed: this checks the path without one")
-    result = subprocess.run(
-        [sys.executable, "-m", "scripts.local_stack", "up"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 1
-    assert INSTALL_LINK in result.stderr
-    assert "No pulumi CLI on PATH: installing Pulumi" in result.stdout
