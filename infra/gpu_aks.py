@@ -1,0 +1,136 @@
+"""The GPU AKS cluster part, shared by both Azure targets: an AKS cluster whose first node pool is
+the GPU pool, the NVIDIA device plugin on it, and its kubeconfigs.
+
+    declare_gpu_aks(name, args, parent)
+        ├── ManagedCluster        system-assigned identity; agent pool 0 = the GPU pool
+        ├── kubernetes Provider   from the cluster's admin kubeconfig (a secret, never exported)
+        └── DaemonSet             nvidia-device-plugin, depends on the cluster
+
+Azure ML SDK v1 deploys only to a cluster's FIRST node pool, so the GPU pool is that pool (and the
+system pool). The children are declared under the caller's component (`parent`), so a v1 stack
+(`GpuAksCluster`, which adds the Azure ML attach) and a v2 stack keep their own component.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_kubernetes.apps.v1
+from pulumi_azure_native import containerservice
+
+# Pinned: NVIDIA's device plugin, which advertises `nvidia.com/gpu` to the scheduler.
+DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.17.1"
+GPU_POOL_NAME = "gpupool"  # Linux pool names: ≤ 12 lowercase letters and digits
+
+
+@dataclass
+class GpuAksArgs:
+    resource_group_name: pulumi.Input[str]
+    location: pulumi.Input[str]
+    cluster_name: str
+    dns_prefix: str
+    vm_size: str
+    node_count: int
+    kubernetes_version: str | None = None
+    tags: pulumi.Input[dict[str, str]] = field(default_factory=dict)
+    device_plugin_image: str = DEVICE_PLUGIN_IMAGE
+
+
+@dataclass(frozen=True)
+class GpuAks:
+    """What `declare_gpu_aks` declared; `kubeconfig` is the user kubeconfig (a secret)."""
+
+    cluster: containerservice.ManagedCluster
+    kubernetes: k8s.Provider
+    device_plugin: k8s.apps.v1.DaemonSet
+    kubeconfig: pulumi.Output[str]
+
+
+def declare_gpu_aks(name: str, args: GpuAksArgs, parent: pulumi.Resource) -> GpuAks:
+    """Declare the cluster, its Kubernetes provider and the device plugin as children of `parent`."""
+    cluster = containerservice.ManagedCluster(
+        f"{name}-aks",
+        resource_name_=args.cluster_name,
+        resource_group_name=args.resource_group_name,
+        location=args.location,
+        dns_prefix=args.dns_prefix,
+        kubernetes_version=args.kubernetes_version,
+        enable_rbac=True,
+        identity=containerservice.ManagedClusterIdentityArgs(
+            type=containerservice.ResourceIdentityType.SYSTEM_ASSIGNED
+        ),
+        agent_pool_profiles=[
+            containerservice.ManagedClusterAgentPoolProfileArgs(
+                name=GPU_POOL_NAME,
+                mode=containerservice.AgentPoolMode.SYSTEM,
+                vm_size=args.vm_size,
+                count=args.node_count,
+                os_type=containerservice.OSType.LINUX,
+                type=containerservice.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
+            )
+        ],
+        tags=args.tags,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    credentials = containerservice.list_managed_cluster_admin_credentials_output(
+        resource_group_name=args.resource_group_name,
+        resource_name=cluster.name,
+        opts=pulumi.InvokeOutputOptions(parent=parent),
+    )
+    admin_kubeconfig = pulumi.Output.secret(credentials.kubeconfigs.apply(_first_kubeconfig))
+    kubernetes = k8s.Provider(
+        f"{name}-k8s",
+        kubeconfig=admin_kubeconfig,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[cluster]),
+    )
+    device_plugin = _device_plugin(
+        f"{name}-nvidia-device-plugin", args.device_plugin_image, parent, kubernetes, cluster
+    )
+    return GpuAks(
+        cluster=cluster, kubernetes=kubernetes, device_plugin=device_plugin, kubeconfig=admin_kubeconfig
+    )
+
+
+def _first_kubeconfig(configs: list) -> str:
+    return base64.b64decode(configs[0].value).decode()
+
+
+def _device_plugin(
+    name: str,
+    image: str,
+    parent: pulumi.Resource,
+    kubernetes: k8s.Provider,
+    cluster: containerservice.ManagedCluster,
+) -> k8s.apps.v1.DaemonSet:
+    # Plain dicts rather than k8s.core.v1/meta.v1 Args classes: importing those packages costs
+    # about a second of every preview, for type hints only.
+    labels = {"name": "nvidia-device-plugin-ds"}
+    plugin_dir = "/var/lib/kubelet/device-plugins"
+    container = {
+        "name": "nvidia-device-plugin-ctr",
+        "image": image,
+        "env": [{"name": "FAIL_ON_INIT_ERROR", "value": "false"}],
+        "security_context": {"allow_privilege_escalation": False, "capabilities": {"drop": ["ALL"]}},
+        "volume_mounts": [{"name": "device-plugin", "mount_path": plugin_dir}],
+    }
+    return k8s.apps.v1.DaemonSet(
+        name,
+        metadata={"name": "nvidia-device-plugin-daemonset", "namespace": "kube-system"},
+        spec={
+            "selector": {"match_labels": labels},
+            "update_strategy": {"type": "RollingUpdate"},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "priority_class_name": "system-node-critical",
+                    "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+                    "containers": [container],
+                    "volumes": [{"name": "device-plugin", "host_path": {"path": plugin_dir}}],
+                },
+            },
+        },
+        opts=pulumi.ResourceOptions(parent=parent, provider=kubernetes, depends_on=[cluster]),
+    )
