@@ -39,6 +39,7 @@ from deployment.azure_auth import resolve_auth
 from deployment.azure_environment import build_environment, build_inference_config
 from deployment.backend import DeploymentFailed, LiveDeployment, Progress
 from deployment.settings import ServiceSettings
+from deployment.spec import OWNER_TAG
 
 if TYPE_CHECKING:
     from deployment.spec import DeploymentSpec
@@ -51,7 +52,6 @@ DEFAULT_PROGRESS_INTERVAL_S = 30.0
 LOG_TAIL_LINES = 100
 
 MODEL_HASH_TAG = "content_sha256"
-OWNER_TAG = "amlgpu-owner"
 DEFAULT_OWNER = "aml-gpu-inference"
 DEPLOYMENT_ID_TAG = "amlgpu-deployment-id"
 SOURCE_HASH_TAG = "source_sha256"

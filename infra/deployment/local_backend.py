@@ -46,6 +46,7 @@ LOG_TAIL_LINES = 100
 SERVICE_FILE = "service.json"
 UPSTREAM_FILE = "upstream.json"
 ROUTER_READY_FILE = "router.json"
+OWNER_FILE = "owner"  # the stack (spec.owner) that created the service
 
 
 def default_workers() -> int:
@@ -95,8 +96,12 @@ class LocalBackend:
         process is stopped, the service directory is removed, and the error has the log tail."""
         self._check_python()
         service_dir = self.state_dir / spec.service_name
-        self._clear_leftovers(service_dir, spec.service_name, progress)
+        self._clear_leftovers(service_dir, spec, progress)
         (service_dir / "releases").mkdir(parents=True)
+        # Recorded before anything starts: a create cut off by a killed `pulumi up` (its provider
+        # host may even finish it) is then known as this stack's on the next create.
+        if spec.owner:
+            (service_dir / OWNER_FILE).write_text(spec.owner)
         release: Release | None = None
         router: ProcessRecord | None = None
         try:
@@ -273,24 +278,31 @@ class LocalBackend:
                 records.append(Release.from_dict(data).process)
         return records
 
-    def _clear_leftovers(self, service_dir: Path, service_name: str, progress: Progress) -> None:
-        """A running service of this name that we do not know is an error, never replaced. The
-        remains of one that `read` reports gone (front door or active release not running:
-        killed outside Pulumi, then refreshed away) are stopped and removed."""
+    def _clear_leftovers(self, service_dir: Path, spec: DeploymentSpec, progress: Progress) -> None:
+        """A running service of this name that another stack started is an error, never
+        replaced. The remains of one that `read` reports gone (front door or active release not
+        running: killed outside Pulumi, then refreshed away), and a service this stack started
+        in a create that `pulumi up` never recorded (the CLI was killed), are stopped and removed."""
+        service_name = spec.service_name
         if not service_dir.exists():
             return
+        owner_file = service_dir / OWNER_FILE
+        recorded_owner = owner_file.read_text() if owner_file.is_file() else None
         service = _read_json(service_dir / SERVICE_FILE)
-        if service and "router" in service and "release" in service:
-            router = ProcessRecord.from_dict(service["router"])
-            active = Release.from_dict(service["release"]).process
-            if is_running(router) and is_running(active):
-                raise DeploymentFailed(
-                    f"service_name: a local service named {service_name!r} is already running from "
-                    f"{service_dir} (pids {router.pid}, {active.pid}) and this stack did not create "
-                    "it: stop it (kill -TERM -- -PID for each pid) and remove that directory, "
-                    "or choose another name"
-                )
-        progress(f"{service_name}: removing the remains of a stopped local service in {service_dir}")
+        if spec.owner and recorded_owner == spec.owner:
+            progress(f"{service_name}: removing what an interrupted create of this stack left there")
+        else:
+            if service and "router" in service and "release" in service:
+                router = ProcessRecord.from_dict(service["router"])
+                active = Release.from_dict(service["release"]).process
+                if is_running(router) and is_running(active):
+                    raise DeploymentFailed(
+                        f"service_name: a local service named {service_name!r} is already running from "
+                        f"{service_dir} (pids {router.pid}, {active.pid}) and this stack did not create "
+                        "it: stop it (kill -TERM -- -PID for each pid) and remove that directory, "
+                        "or choose another name"
+                    )
+            progress(f"{service_name}: removing the remains of a stopped local service in {service_dir}")
         for record in self._recorded_processes(service_dir):
             stop(record)
         shutil.rmtree(service_dir)

@@ -18,7 +18,7 @@ import pulumi.dynamic
 from deployment.hashing import file_sha256, tree_sha256
 from deployment.provider import OUTPUT_NAMES, SECRET_OUTPUTS, ModelDeploymentProvider
 from deployment.settings import ServiceSettings
-from deployment.spec import DeploymentSpec, target_fields
+from deployment.spec import OWNER_TAG, DeploymentSpec, target_fields
 from deployment.targets import AzureTarget, LocalTarget
 
 
@@ -51,7 +51,7 @@ class ModelDeploymentArgs:
             model_dir=self.model_dir,
             source_dir=self.source_dir,
             environment_file=self.environment_file,
-            tags=dict(self.tags),
+            tags={OWNER_TAG: f"{pulumi.get_project()}/{pulumi.get_stack()}", **self.tags},
         )
 
 

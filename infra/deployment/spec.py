@@ -22,6 +22,9 @@ from typing import Any
 from deployment.settings import ServiceSettings
 from deployment.targets import AzureTarget, LocalTarget
 
+# The tag naming the stack that owns a deployment ("<project>/<stack>"): a backend that finds a
+# service of the same name tells an interrupted create of this stack from someone else's service.
+OWNER_TAG = "amlgpu-owner"
 REPLACE_KEYS: tuple[str, ...] = ("service_name", "backend", "target")
 UPDATE_KEYS: tuple[str, ...] = ("model_hash", "source_hash", "environment_hash", "settings")
 BACKENDS: tuple[str, ...] = (LocalTarget.backend, AzureTarget.backend)
@@ -46,6 +49,10 @@ class DeploymentSpec:
     source_dir: str = ""
     environment_file: str = ""
     tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def owner(self) -> str | None:
+        return (self.tags or {}).get(OWNER_TAG)
 
     @property
     def model_version(self) -> str:
