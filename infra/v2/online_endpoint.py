@@ -1,0 +1,262 @@
+"""`OnlineService`: the online endpoint, the deployment of the colour that serves after this run,
+the traffic moves to it, and the endpoint's keys.
+
+    OnlineService (amlgpu:azure:OnlineService)
+        ├── OnlineEndpoint         authMode Key or AMLToken on the Kubernetes compute; traffic
+        │                          left to the steps below (ignore_changes), so no cycle
+        ├── OnlineDeployment       `blue` or `green` (rollout.py decides), depends on the endpoint
+        └── Deployment × steps     ARM template deployments, one per traffic step, in order, after
+                                   the OnlineDeployment is healthy: each PUTs the endpoint with
+                                   its traffic map (a deployment record; deleting it deletes nothing)
+
+The endpoint's `traffic` names deployments that need the endpoint first: declared on the
+endpoint it would be a cycle. Here the endpoint is created without traffic, the deployment after
+it, and the traffic after the deployment. A colour that no longer serves is simply not declared:
+Pulumi deletes removed resources last, after every create and update, so the old deployment goes
+only after the traffic left it; a failed new deployment stops the run before any traffic moves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi_azure_native import machinelearningservices as ml
+from pulumi_azure_native import resources
+
+from aliases import drop_api_version_aliases
+from v2.assets import SCORING_SCRIPT
+from v2.rollout import SPEC_TAG, Rollout
+
+ENDPOINT_API_VERSION = "2025-12-01"  # the one pulumi-azure-native 3.24 uses for OnlineEndpoint
+ENDPOINT_DESCRIPTION = "MNIST DNN on GPU (Kubernetes online endpoint)"
+ARM_TEMPLATE_SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
+
+
+@dataclass(frozen=True)
+class DeploymentSettings:
+    """What one deployment runs with, beside its assets (all in the spec hash but `replicas`,
+    which scales the live deployment in place)."""
+
+    instance_type: str
+    replicas: int
+    request_timeout_ms: int
+    max_concurrent_requests: int
+    probe_initial_delay_s: int = 120  # TensorFlow's import and the SavedModel load come first
+    probe_period_s: int = 10
+    probe_timeout_s: int = 5
+    probe_failure_threshold: int = 30
+
+    def spec_fields(self) -> dict[str, Any]:
+        return {
+            "instance_type": self.instance_type,
+            "request_timeout_ms": self.request_timeout_ms,
+            "max_concurrent_requests": self.max_concurrent_requests,
+            "probe": [
+                self.probe_initial_delay_s,
+                self.probe_period_s,
+                self.probe_timeout_s,
+                self.probe_failure_threshold,
+            ],
+        }
+
+
+@dataclass
+class OnlineServiceArgs:
+    resource_group_name: pulumi.Input[str]
+    workspace_name: pulumi.Input[str]
+    location: str
+    endpoint_name: str
+    auth_mode: str  # "Key" | "AMLToken"
+    compute_id: pulumi.Input[str]
+    model_id: pulumi.Input[str]
+    code_id: pulumi.Input[str]
+    environment_id: pulumi.Input[str]
+    settings: DeploymentSettings
+    spec: str  # the content hash of assets and settings: tagged on the deployment (rollout.SPEC_TAG)
+    rollout: Rollout
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class OnlineService(pulumi.ComponentResource):
+    """Outputs: `scoring_uri`, `swagger_uri`, `live_colour`, `serving_colour`, `primary_key` and
+    `secondary_key` (secrets, empty with AMLToken auth)."""
+
+    scoring_uri: pulumi.Output[str]
+    swagger_uri: pulumi.Output[str]
+    primary_key: pulumi.Output[str]
+    secondary_key: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: OnlineServiceArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        own = pulumi.ResourceOptions(transformations=[drop_api_version_aliases])
+        super().__init__("amlgpu:azure:OnlineService", name, None, pulumi.ResourceOptions.merge(opts, own))
+        rollout = args.rollout
+        pulumi.log.info(f"online endpoint {args.endpoint_name}: {rollout.describe()}", resource=self)
+        common = {"resource_group_name": args.resource_group_name, "workspace_name": args.workspace_name}
+        identity = ml.ManagedServiceIdentityArgs(type=ml.ManagedServiceIdentityType.SYSTEM_ASSIGNED)
+
+        endpoint = ml.OnlineEndpoint(
+            f"{name}-endpoint",
+            endpoint_name=args.endpoint_name,
+            location=args.location,
+            identity=identity,
+            properties=ml.OnlineEndpointPropertiesArgs(
+                auth_mode=args.auth_mode,
+                compute=args.compute_id,
+                description=ENDPOINT_DESCRIPTION,
+            ),
+            tags=args.tags,
+            **common,
+            # The traffic steps own `traffic`; the endpoint must not reset it.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["properties.traffic"]),
+        )
+        deployment = _deployment(name, args, endpoint, common, self)
+        _traffic_steps(name, args, endpoint, deployment, self)
+
+        keys = ml.list_online_endpoint_keys_output(
+            endpoint_name=endpoint.name, **common, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        self.primary_key = pulumi.Output.secret(keys.primary_key.apply(lambda key: key or ""))
+        self.secondary_key = pulumi.Output.secret(keys.secondary_key.apply(lambda key: key or ""))
+        self.scoring_uri = endpoint.properties.apply(lambda props: props.scoring_uri or "")
+        self.swagger_uri = endpoint.properties.apply(lambda props: props.swagger_uri or "")
+        self.register_outputs(
+            {
+                "scoring_uri": self.scoring_uri,
+                "swagger_uri": self.swagger_uri,
+                "primary_key": self.primary_key,
+                "secondary_key": self.secondary_key,
+            }
+        )
+
+
+def _deployment(
+    name: str,
+    args: OnlineServiceArgs,
+    endpoint: ml.OnlineEndpoint,
+    common: Mapping[str, Any],
+    parent: pulumi.Resource,
+) -> ml.OnlineDeployment:
+    settings = args.settings
+    probe = ml.ProbeSettingsArgs(
+        initial_delay=f"PT{settings.probe_initial_delay_s}S",
+        period=f"PT{settings.probe_period_s}S",
+        timeout=f"PT{settings.probe_timeout_s}S",
+        failure_threshold=settings.probe_failure_threshold,
+        success_threshold=1,
+    )
+    colour = args.rollout.target
+    return ml.OnlineDeployment(
+        f"{name}-{colour}",
+        deployment_name=colour,
+        endpoint_name=endpoint.name,
+        location=args.location,
+        # Kubernetes deployments take their replica count from the sku, as the v2 SDK sends it.
+        sku=ml.SkuArgs(name="Default", capacity=settings.replicas),
+        properties=ml.KubernetesOnlineDeploymentArgs(
+            endpoint_compute_type="Kubernetes",
+            model=args.model_id,
+            code_configuration=ml.CodeConfigurationArgs(code_id=args.code_id, scoring_script=SCORING_SCRIPT),
+            environment_id=args.environment_id,
+            # Always set: omitted, the SDK would send Standard_F4s_v2, which this cluster doesn't have.
+            instance_type=settings.instance_type,
+            # Default = exactly `replicas`; without it a Kubernetes deployment autoscales.
+            scale_settings=ml.DefaultScaleSettingsArgs(scale_type="Default"),
+            request_settings=ml.OnlineRequestSettingsArgs(
+                request_timeout=_iso_seconds(settings.request_timeout_ms),
+                max_concurrent_requests_per_instance=settings.max_concurrent_requests,
+            ),
+            liveness_probe=probe,
+            readiness_probe=probe,
+            description=f"spec {args.spec}",
+        ),
+        tags={**args.tags, SPEC_TAG: args.spec},
+        **common,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[endpoint]),
+    )
+
+
+def _iso_seconds(milliseconds: int) -> str:
+    seconds = milliseconds / 1000
+    return f"PT{int(seconds)}S" if seconds.is_integer() else f"PT{seconds:.3f}S"
+
+
+def traffic_template(
+    *,
+    workspace: str,
+    endpoint: str,
+    location: str,
+    auth_mode: str,
+    compute_id: str,
+    tags: Mapping[str, str],
+    traffic: Mapping[str, int],
+) -> dict[str, Any]:
+    """An ARM template that PUTs the endpoint with `traffic` (the endpoint's own properties repeated:
+    a PUT replaces the whole resource)."""
+    return {
+        "$schema": ARM_TEMPLATE_SCHEMA,
+        "contentVersion": "1.0.0.0",
+        "resources": [
+            {
+                "type": "Microsoft.MachineLearningServices/workspaces/onlineEndpoints",
+                "apiVersion": ENDPOINT_API_VERSION,
+                "name": f"{workspace}/{endpoint}",
+                "location": location,
+                "tags": dict(tags),
+                "identity": {"type": "SystemAssigned"},
+                "properties": {
+                    "authMode": auth_mode,
+                    "compute": compute_id,
+                    "description": ENDPOINT_DESCRIPTION,
+                    "traffic": dict(traffic),
+                },
+            }
+        ],
+    }
+
+
+def _traffic_steps(
+    name: str,
+    args: OnlineServiceArgs,
+    endpoint: ml.OnlineEndpoint,
+    deployment: ml.OnlineDeployment,
+    parent: pulumi.Resource,
+) -> None:
+    """One ARM deployment per step, each after the previous. The last step (all traffic to the
+    target) is always declared. The intermediate ones are declared for every configured
+    percentage, so an unchanged stack previews as no change: outside a rollout they keep what
+    they last applied (ignore_changes) and apply nothing new."""
+    rollout = args.rollout
+    previous: pulumi.Resource = deployment
+    for percent in rollout.steps:
+        last = percent == rollout.steps[-1]
+        template = pulumi.Output.all(args.workspace_name, endpoint.name, args.compute_id).apply(
+            lambda values, percent=percent: traffic_template(
+                workspace=values[0],
+                endpoint=values[1],
+                location=args.location,
+                auth_mode=args.auth_mode,
+                compute_id=values[2],
+                tags=args.tags,
+                traffic=rollout.traffic_at(percent),
+            )
+        )
+        suffix = "" if last else f"-{percent}"
+        previous = resources.Deployment(
+            f"{name}-traffic{suffix}",
+            deployment_name=f"{args.endpoint_name}-traffic{suffix}",
+            resource_group_name=args.resource_group_name,
+            properties=resources.DeploymentPropertiesArgs(
+                mode=resources.DeploymentMode.INCREMENTAL, template=template
+            ),
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(
+                parent=parent,
+                depends_on=[previous],
+                ignore_changes=[] if last or rollout.rolling else ["properties"],
+            ),
+        )
