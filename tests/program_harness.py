@@ -11,8 +11,10 @@ every RegisterResource request: type, name, parent, inputs as the engine would r
 (camelCase, secrets marked by `rpc.is_rpc_secret`), dependencies and property dependencies.
 
 The Azure side is a fake (`AzureMocks`): ids are ARM ids built the way Azure builds them, names
-are the explicit names from the inputs, invokes return a fixed subscription/tenant and a fake
-kubeconfig. Nothing here talks to Azure.
+are the explicit names from the inputs, invokes return a fixed subscription/tenant, a fake
+kubeconfig, a workspace's storage and online endpoint keys; reads of online endpoints and
+deployments answer "not found" (nothing deployed yet; a subclass can answer otherwise). Nothing
+here talks to Azure.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ MODEL_DEPLOYMENT_TYPE = "pulumi-python:dynamic/amlgpu:ModelDeployment"
 
 FAKE_SUBSCRIPTION = "00000000-0000-4000-8000-000000000001"
 FAKE_TENANT = "00000000-0000-4000-8000-000000000002"
+FAKE_WORKSPACE_GUID = "00000000-0000-4000-8000-0000000000aa"
+FAKE_ENDPOINT_KEYS = {"primaryKey": "fake-primary-key-not-a-secret", "secondaryKey": "fake-secondary-key-x"}
 FAKE_KUBECONFIG = (
     "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: {server: 'https://fake.invalid:443'}\n"
     "users:\n- name: clusterAdmin\n  user: {token: fake-admin-token-not-a-real-secret}\n"
@@ -164,13 +168,22 @@ class AzureMocks(pulumi.runtime.Mocks):
             path, name_key = _ARM[args.typ]
             name = inputs.get(name_key) or args.name
             return _arm_id(inputs.get("resourceGroupName"), path, name), {**inputs, "name": name}
+        if args.typ == "azure-native:machinelearningservices:OnlineEndpoint":
+            name = inputs["endpointName"]
+            uri = f"http://fake-router.invalid/api/v1/endpoint/{name}"
+            properties = {
+                **inputs["properties"],
+                "scoringUri": f"{uri}/score",
+                "swaggerUri": f"{uri}/swagger.json",
+            }
+            return f"{name}-id", {**inputs, "name": name, "properties": properties}
         if args.typ == MODEL_DEPLOYMENT_TYPE:
             # The provider runs only through the real provider host (tests/deployment); here the
             # outputs stay as the program declared them (None until a real create).
             return f"{args.name}-id", inputs
         return f"{args.name}-id", inputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict | tuple[dict, list[tuple[str, str]]]:
         if args.token == "azure-native:authorization:getClientConfig":
             return {
                 "clientId": "fake-client",
@@ -181,6 +194,17 @@ class AzureMocks(pulumi.runtime.Mocks):
         if args.token == "azure-native:containerservice:listManagedClusterAdminCredentials":
             encoded = base64.b64encode(FAKE_KUBECONFIG.encode()).decode()
             return {"kubeconfigs": [{"name": "clusterAdmin", "value": encoded}]}
+        if args.token == "azure-native:machinelearningservices:getWorkspace":
+            storage = _arm_id(args.args["resourceGroupName"], "Microsoft.Storage/storageAccounts", "stfake")
+            return {"workspaceId": FAKE_WORKSPACE_GUID, "storageAccount": storage}
+        if args.token in (
+            "azure-native:machinelearningservices:getOnlineEndpoint",
+            "azure-native:machinelearningservices:getOnlineDeployment",
+        ):
+            # The azure-v2 program reads what the endpoint serves; by default nothing exists yet.
+            return {}, [("", 'Status=404 Code="ResourceNotFound" (fake Azure: nothing deployed)')]
+        if args.token == "azure-native:machinelearningservices:listOnlineEndpointKeys":
+            return dict(FAKE_ENDPOINT_KEYS)
         raise NotImplementedError(f"no mock for invoke {args.token}")
 
 
