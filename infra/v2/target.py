@@ -1,0 +1,126 @@
+"""The azure-v2 target wired from the stack config: cluster and compute, assets, the rollout plan
+read from what the endpoint serves now, and the online service. `__main__.py` calls
+`declare_online_target` and exports what it returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from config import StackConfig
+from gpu_aks import GpuAksArgs
+from naming import StackNames
+from v2.assets import ModelAssets, ModelAssetsArgs
+from v2.kubernetes_compute import KubernetesCompute, KubernetesComputeArgs, instance_type_spec
+from v2.online_endpoint import DeploymentSettings, OnlineService, OnlineServiceArgs
+from v2.rollout import Rollout, plan_rollout, read_live_state
+from workspace import MlWorkspace
+
+NAMESPACE = "amlgpu-online"  # where the deployments' pods run
+AUTH_MODES = {"key": "Key", "token": "AMLToken"}  # config's service auth → the endpoint's authMode
+ENDPOINT_NAME_LIMIT = 32  # 3–32 letters, digits and dashes, unique within the Azure region
+
+
+def endpoint_name(service_name: str, suffix: str) -> str:
+    """`<service name>-<stack suffix>`: endpoint names are unique per region, not per workspace."""
+    stem = service_name[: ENDPOINT_NAME_LIMIT - len(suffix) - 1].rstrip("-")
+    return f"{stem}-{suffix}"
+
+
+@dataclass(frozen=True)
+class OnlineTarget:
+    compute: KubernetesCompute
+    assets: ModelAssets
+    service: OnlineService
+    rollout: Rollout
+    endpoint_name: str
+
+
+def declare_online_target(
+    cfg: StackConfig,
+    names: StackNames,
+    workspace: MlWorkspace,
+    opts: pulumi.ResourceOptions | None = None,
+) -> OnlineTarget:
+    assert cfg.online is not None  # config.py sets it for target azure-v2
+    tags = cfg.tags
+    service = cfg.service
+    compute = KubernetesCompute(
+        "gpu",
+        KubernetesComputeArgs(
+            resource_group_name=workspace.resource_group_name,
+            workspace_name=workspace.workspace_name,
+            location=cfg.location,
+            cluster=GpuAksArgs(
+                resource_group_name=workspace.resource_group_name,
+                location=cfg.location,
+                cluster_name=names.cluster,
+                dns_prefix=names.dns_prefix,
+                vm_size=cfg.cluster.vm_size,
+                node_count=cfg.cluster.node_count,
+                kubernetes_version=cfg.cluster.kubernetes_version,
+                tags=tags,
+            ),
+            compute_name=names.compute,
+            namespace=NAMESPACE,
+            instance_type=instance_type_spec(service.cpu_cores, service.memory_gb, service.gpu_cores),
+            cluster_purpose=cfg.cluster.purpose,
+            internal_load_balancer=cfg.cluster.load_balancer_type == "InternalLoadBalancer",
+            ssl=cfg.cluster.ssl,
+            tags=tags,
+        ),
+        opts=opts,
+    )
+    assets = ModelAssets(
+        "assets",
+        ModelAssetsArgs(
+            subscription_id=workspace.subscription_id,
+            resource_group_name=workspace.resource_group_name,
+            workspace_name=workspace.workspace_name,
+            model_name=cfg.model_name,
+            code_name=f"{cfg.service_name}-code",
+            environment_name=f"{cfg.service_name}-env",
+            model_dir=cfg.model_dir,
+            source_dir=cfg.source_dir,
+            environment_file=cfg.environment_file,
+            tags=tags,
+        ),
+        opts=opts,
+    )
+    settings = DeploymentSettings(
+        instance_type=compute.instance_type,
+        replicas=service.replicas,
+        request_timeout_ms=service.scoring_timeout_ms,
+        max_concurrent_requests=service.max_concurrent_requests_per_replica,
+    )
+    spec = assets.versions.spec(settings.spec_fields())
+    endpoint = endpoint_name(cfg.service_name, cfg.name_suffix)
+    # Plain names, known before anything exists, so the read works in the first preview too.
+    existing = cfg.existing_workspace
+    resource_group = existing.resource_group if existing else names.resource_group
+    workspace_name = existing.name if existing else names.workspace
+    rollout = plan_rollout(
+        read_live_state(resource_group, workspace_name, endpoint), spec, cfg.online.traffic_steps
+    )
+    online = OnlineService(
+        "online",
+        OnlineServiceArgs(
+            resource_group_name=workspace.resource_group_name,
+            workspace_name=workspace.workspace_name,
+            location=cfg.location,
+            endpoint_name=endpoint,
+            auth_mode=AUTH_MODES[service.auth],
+            compute_id=compute.compute_id,
+            model_id=assets.model_id,
+            code_id=assets.code_id,
+            environment_id=assets.environment_id,
+            settings=settings,
+            spec=spec,
+            rollout=rollout,
+            tags=tags,
+        ),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[compute.compute])),
+    )
+    return OnlineTarget(compute, assets, online, rollout, endpoint)
