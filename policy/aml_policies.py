@@ -4,8 +4,10 @@
   FIRST pool (the one Azure ML SDK v1 deploys to) is one.
 - `required-tags` (per resource): every taggable Azure resource carries `owner` and an ISO date
   `expires-on`, which the cost guard reads.
-- `aml-compute-attaches-stack-cluster` (stack): an AKS compute attach points at a managed
-  cluster declared in the same stack (same resource group and name), and depends on it.
+- `aml-compute-attaches-stack-cluster` (stack): an AKS (v1) or Kubernetes (v2) compute points at
+  a managed cluster declared in the same stack (same resource group and name), and depends on it.
+- `online-endpoint-auth-mode` (per resource): an Azure ML online endpoint authenticates callers
+  with a key or an Azure ML token (`Key`, `AMLToken`), never anonymously.
 
 Self-contained so the folder can be published as is: the allowlist repeats infra/gpu_sizes.py's
 table, and tests/policy asserts the two are equal.
@@ -47,6 +49,10 @@ REQUIRED_TAGS = ("owner", "expires-on")
 MANAGED_CLUSTER = "azure-native:containerservice:ManagedCluster"
 AGENT_POOL = "azure-native:containerservice:AgentPool"
 COMPUTE = "azure-native:machinelearningservices:Compute"
+ONLINE_ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
+ONLINE_DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
+ALLOWED_AUTH_MODES = ("Key", "AMLToken")
+ATTACHED_COMPUTE_TYPES = ("AKS", "Kubernetes")
 TAGGED_TYPES = frozenset(
     {
         "azure-native:resources:ResourceGroup",
@@ -58,6 +64,9 @@ TAGGED_TYPES = frozenset(
         "azure-native:machinelearningservices:Workspace",
         MANAGED_CLUSTER,
         COMPUTE,
+        ONLINE_ENDPOINT,
+        ONLINE_DEPLOYMENT,
+        "azure-native:resources:Deployment",  # the v2 traffic steps
     }
 )
 _CLUSTER_ID = re.compile(
@@ -138,7 +147,7 @@ def compute_attach_violations(
     violations = []
     for type_, urn, props, depends_on in resources:
         properties = props.get("properties") or {}
-        if type_ != COMPUTE or properties.get("computeType") != "AKS":
+        if type_ != COMPUTE or properties.get("computeType") not in ATTACHED_COMPUTE_TYPES:
             continue
         resource_id = str(properties.get("resourceId") or "")
         match = _CLUSTER_ID.match(resource_id)
@@ -167,6 +176,15 @@ def compute_attach_violations(
     return violations
 
 
+def auth_mode_violations(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+    if resource_type != ONLINE_ENDPOINT:
+        return []
+    mode = (props.get("properties") or {}).get("authMode")
+    if mode in ALLOWED_AUTH_MODES:
+        return []
+    return [f"online endpoint authMode {mode!r} is not allowed; allowed: {', '.join(ALLOWED_AUTH_MODES)}"]
+
+
 # --- Policy wrappers ------------------------------------------------------------------------------
 
 
@@ -178,6 +196,11 @@ def _validate_gpu_sizes(args: ResourceValidationArgs, report: ReportViolation) -
 
 def _validate_tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
     for message in missing_tag_violations(args.resource_type, args.props):
+        report(message, None)
+
+
+def _validate_auth_mode(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for message in auth_mode_violations(args.resource_type, args.props):
         report(message, None)
 
 
@@ -205,10 +228,15 @@ required_tags = ResourceValidationPolicy(
     description="Azure resources carry an owner tag and an expires-on tag (ISO date YYYY-MM-DD).",
     validate=_validate_tags,
 )
+online_endpoint_auth_mode = ResourceValidationPolicy(
+    name="online-endpoint-auth-mode",
+    description="Azure ML online endpoints authenticate callers with a key or an Azure ML token.",
+    validate=_validate_auth_mode,
+)
 compute_attaches_stack_cluster = StackValidationPolicy(
     name="aml-compute-attaches-stack-cluster",
     description="An Azure ML AKS compute attach points at a managed cluster of the same stack.",
     validate=_validate_compute_attach,
 )
 
-POLICIES = [gpu_vm_size_allowlist, required_tags, compute_attaches_stack_cluster]
+POLICIES = [gpu_vm_size_allowlist, required_tags, online_endpoint_auth_mode, compute_attaches_stack_cluster]

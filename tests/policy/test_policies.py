@@ -202,6 +202,7 @@ def test_server_reports_its_policies(analyzer: analyzer_pb2_grpc.AnalyzerStub):
     assert {policy.name for policy in info.policies} == {
         "gpu-vm-size-allowlist",
         "required-tags",
+        "online-endpoint-auth-mode",
         "aml-compute-attaches-stack-cluster",
     }
 
