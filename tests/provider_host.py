@@ -111,14 +111,16 @@ class ProviderHost:
         python: Path = PROGRAM_PYTHON,
         cwd: Path = INFRA_DIR,
         extra_env: Mapping[str, str] | None = None,
+        program: tuple[str, ...] = ("-m", "pulumi.dynamic"),
     ) -> ProviderHost:
         """Start the host as the engine would; `extra_env` adds variables (e.g. a backend's
-        health timeout), PYTHONPATH is always removed."""
+        health timeout), PYTHONPATH is always removed. `program` replaces `-m pulumi.dynamic`
+        only for a test launcher that wraps the host (tests/fakes/fake_sdk_provider_host.py)."""
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         env.update(extra_env or {})
         stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         process = subprocess.Popen(
-            [str(python), "-m", "pulumi.dynamic"],
+            [str(python), *program],
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,

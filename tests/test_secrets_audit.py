@@ -26,15 +26,14 @@ from typing import Any
 import pytest
 import yaml
 from fakes.azureml_sdk import STATE_FILE_VARIABLE, FakeAzureMl, default_state
+from fakes.fake_sdk_provider_host import FAKE_SDK_HOST
 from pulumi.runtime import rpc
 
-from deployment.azureml_backend import SDK_MODULE_VARIABLE
 from program_harness import FAKE_KUBECONFIG, MODEL_DEPLOYMENT_TYPE, ProgramRun, run_program, stack_config
 from provider_host import PROJECT_ROOT, ProviderError, ProviderHost, local_stack_inputs, unwrap_secrets
 
 STACK_FILES = sorted(PROJECT_ROOT.glob("Pulumi.*.yaml"))
 STACKS = [path.name.split(".")[1] for path in STACK_FILES]
-FAKE_SDK_FILE = PROJECT_ROOT / "tests" / "fakes" / "azureml_sdk.py"
 
 # Made-up credentials, distinctive enough that finding one anywhere can only be a leak.
 FAKE_CREDENTIALS = {
@@ -178,10 +177,10 @@ def test_the_provider_never_prints_keys_or_credentials(model_dir: Path, tmp_path
     state_file = tmp_path / "fake-azureml.json"
     state_file.write_text(json.dumps(default_state(**AZURE_TARGET)))
     fake = FakeAzureMl(state_file=state_file)
-    extra_env = {SDK_MODULE_VARIABLE: str(FAKE_SDK_FILE), STATE_FILE_VARIABLE: str(state_file)}
+    extra_env = {STATE_FILE_VARIABLE: str(state_file)}
     errors: list[str] = []
 
-    with ProviderHost.start(extra_env={**FAKE_CREDENTIALS, **extra_env}) as host:
+    with ProviderHost.start(extra_env={**FAKE_CREDENTIALS, **extra_env}, program=FAKE_SDK_HOST) as host:
         host.configure()
         checked = host.check(news)
         assert checked.failures == []

@@ -16,17 +16,13 @@ Ownership: every service this backend creates carries the tags OWNER_TAG and DEP
 without our deployment id is someone else's: create refuses it, read reports ours as gone,
 update refuses, delete leaves it alone.
 
-The SDK is the real azureml-core unless the environment variable AMLGPU_AZUREML_SDK names a
-test double (a module name or a .py file path) whose `azureml_sdk()` returns the same names;
-the variable survives the provider's serialization because it is read at call time.
+Tests hand in autospecced azureml-core classes (`AzureMlBackend(sdk=...)`); the provider never
+does, so production always calls the real azureml-core (azureml_sdk.py).
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
-import sys
 import threading
 import time
 import uuid
@@ -37,6 +33,14 @@ from typing import TYPE_CHECKING, Any
 
 from deployment.azure_auth import resolve_auth
 from deployment.azure_environment import build_environment, build_inference_config
+from deployment.azureml_handle import TARGET_FIELDS, AzureMlHandle
+from deployment.azureml_sdk import AzureSdk, real_sdk
+from deployment.azureml_settings import (
+    auth_of,
+    deploy_configuration_arguments,
+    live_settings,
+    settings_update_arguments,
+)
 from deployment.backend import DeploymentFailed, LiveDeployment, Progress
 from deployment.settings import ServiceSettings
 from deployment.spec import OWNER_TAG
@@ -44,7 +48,6 @@ from deployment.spec import OWNER_TAG
 if TYPE_CHECKING:
     from deployment.spec import DeploymentSpec
 
-SDK_MODULE_VARIABLE = "AMLGPU_AZUREML_SDK"
 WAIT_TIMEOUT_VARIABLE = "AMLGPU_AZUREML_WAIT_TIMEOUT_S"
 # A first deployment builds the CUDA image with TensorFlow (often 15-25 minutes) before pods start.
 DEFAULT_WAIT_TIMEOUT_S = 2700.0
@@ -58,201 +61,6 @@ SOURCE_HASH_TAG = "source_sha256"
 ENVIRONMENT_HASH_TAG = "environment_sha256"
 
 HEALTHY = "Healthy"
-_TARGET_FIELDS = ("subscription_id", "resource_group", "workspace_name", "compute_name")
-
-
-@dataclass(frozen=True)
-class AzureSdk:
-    """The azureml-core names this backend calls (the real classes, or autospecced doubles)."""
-
-    Workspace: Any
-    Model: Any
-    Environment: Any
-    InferenceConfig: Any
-    AksWebservice: Any
-    AksCompute: Any
-    Webservice: Any
-    WebserviceException: type[Exception]
-    ServicePrincipalAuthentication: Any
-    MsiAuthentication: Any
-    AzureCliAuthentication: Any
-
-
-def real_sdk() -> AzureSdk:
-    # Imported here: azureml-core takes seconds to import and only the Azure target needs it.
-    from azureml.core import Environment, Model, Workspace
-    from azureml.core.authentication import (
-        AzureCliAuthentication,
-        MsiAuthentication,
-        ServicePrincipalAuthentication,
-    )
-    from azureml.core.compute import AksCompute
-    from azureml.core.model import InferenceConfig
-    from azureml.core.webservice import AksWebservice, Webservice
-    from azureml.exceptions import WebserviceException
-
-    return AzureSdk(
-        Workspace=Workspace,
-        Model=Model,
-        Environment=Environment,
-        InferenceConfig=InferenceConfig,
-        AksWebservice=AksWebservice,
-        AksCompute=AksCompute,
-        Webservice=Webservice,
-        WebserviceException=WebserviceException,
-        ServicePrincipalAuthentication=ServicePrincipalAuthentication,
-        MsiAuthentication=MsiAuthentication,
-        AzureCliAuthentication=AzureCliAuthentication,
-    )
-
-
-def load_sdk(environ: Mapping[str, str]) -> AzureSdk:
-    """The real azureml-core, or the test double that AMLGPU_AZUREML_SDK names."""
-    override = environ.get(SDK_MODULE_VARIABLE)
-    if not override:
-        return real_sdk()
-    module = _import_override(override)
-    factory = getattr(module, "azureml_sdk", None)
-    if not callable(factory):
-        raise ValueError(
-            f"{SDK_MODULE_VARIABLE}={override!r}: the module has no azureml_sdk() function; "
-            "expected a test double exposing azureml_sdk() -> AzureSdk"
-        )
-    return factory()
-
-
-def _import_override(override: str) -> Any:
-    if override.endswith(".py"):
-        path = Path(override)
-        if not path.is_file():
-            raise ValueError(f"{SDK_MODULE_VARIABLE}={override!r}: no such file")
-        name = f"_amlgpu_sdk_override_{abs(hash(str(path.resolve())))}"
-        if name in sys.modules:  # one module per host process: the double keeps its state
-            return sys.modules[name]
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        return module
-    return importlib.import_module(override)
-
-
-# ---------------------------------------------------------------------------------------------
-# Pure translations from our settings to azureml-core arguments (tested directly)
-
-
-def deploy_configuration_arguments(settings: ServiceSettings, tags: Mapping[str, str]) -> dict[str, Any]:
-    """The keyword arguments of `AksWebservice.deploy_configuration` for these settings.
-
-    Autoscale arguments appear only when autoscale is enabled (the SDK rejects them otherwise),
-    and `num_replicas` only when it is disabled (the SDK rejects both together).
-    """
-    arguments: dict[str, Any] = {
-        "cpu_cores": settings.cpu_cores,
-        "memory_gb": settings.memory_gb,
-        "gpu_cores": settings.gpu_cores,
-        "auth_enabled": settings.auth == "key",
-        "token_auth_enabled": settings.auth == "token",
-        "scoring_timeout_ms": settings.scoring_timeout_ms,
-        "replica_max_concurrent_requests": settings.max_concurrent_requests_per_replica,
-        "tags": dict(tags),
-    }
-    arguments.update(_scaling_arguments(settings))
-    return arguments
-
-
-def _scaling_arguments(settings: ServiceSettings) -> dict[str, Any]:
-    if settings.autoscale.enabled:
-        return {
-            "autoscale_enabled": True,
-            "autoscale_min_replicas": settings.autoscale.min_replicas,
-            "autoscale_max_replicas": settings.autoscale.max_replicas,
-            "autoscale_target_utilization": settings.autoscale.target_utilization,
-        }
-    return {"autoscale_enabled": False, "num_replicas": settings.replicas}
-
-
-def settings_update_arguments(old: ServiceSettings, new: ServiceSettings) -> dict[str, Any]:
-    """The keyword arguments of `AksWebservice.update` that turn `old` into `new`: only what changed.
-
-    `AksWebservice.update` ignores falsy values (it tests `if gpu_cores:`), so a GPU count
-    lowered to 0 cannot be expressed as an update; that raises `DeploymentFailed`.
-    """
-    arguments: dict[str, Any] = {}
-    if old.autoscale != new.autoscale or (not new.autoscale.enabled and old.replicas != new.replicas):
-        if old.autoscale.enabled == new.autoscale.enabled:
-            scaling = _scaling_arguments(new)
-            previous = _scaling_arguments(old)
-            arguments.update({k: v for k, v in scaling.items() if previous.get(k) != v})
-        else:
-            arguments.update(_scaling_arguments(new))
-    for name, old_value, new_value in (
-        ("cpu_cores", old.cpu_cores, new.cpu_cores),
-        ("memory_gb", old.memory_gb, new.memory_gb),
-        ("gpu_cores", old.gpu_cores, new.gpu_cores),
-        ("scoring_timeout_ms", old.scoring_timeout_ms, new.scoring_timeout_ms),
-        (
-            "replica_max_concurrent_requests",
-            old.max_concurrent_requests_per_replica,
-            new.max_concurrent_requests_per_replica,
-        ),
-    ):
-        if old_value != new_value:
-            arguments[name] = new_value
-    if arguments.get("gpu_cores") == 0:
-        raise DeploymentFailed(
-            f"gpu_cores: {old.gpu_cores} -> 0 cannot be applied in place (AksWebservice.update "
-            "skips a zero GPU count); deploy under a new service name to drop the GPU"
-        )
-    if old.auth != new.auth:
-        arguments["auth_enabled"] = new.auth == "key"
-        arguments["token_auth_enabled"] = new.auth == "token"
-    return arguments
-
-
-def live_settings(service: Any, configured: ServiceSettings) -> dict[str, Any]:
-    """The service's settings as read back, in `ServiceSettings.to_dict()` shape, for drift.
-
-    Only what is meaningful is read from the service: with autoscale off the autoscaler's
-    bounds are inert (AKS reports its own defaults), with autoscale on the replica count is the
-    autoscaler's, so those come from `configured` and never show as drift. A value the service
-    does not report is also taken from `configured`: the provider rebuilds settings from this.
-    """
-    resources = getattr(service, "container_resource_requirements", None)
-    autoscaler = getattr(service, "autoscaler", None)
-    autoscale_enabled = bool(getattr(autoscaler, "autoscale_enabled", False))
-
-    def read(owner: Any, name: str, fallback: Any) -> Any:
-        value = getattr(owner, name, None)
-        return fallback if value is None else value
-
-    autoscale = configured.autoscale
-    return {
-        "replicas": configured.replicas
-        if autoscale_enabled
-        else read(service, "num_replicas", configured.replicas),
-        "cpu_cores": read(resources, "cpu", configured.cpu_cores),
-        "memory_gb": read(resources, "memory_in_gb", configured.memory_gb),
-        "gpu_cores": read(resources, "gpu", configured.gpu_cores),
-        "autoscale": {
-            "enabled": autoscale_enabled,
-            "min_replicas": read(autoscaler, "min_replicas", autoscale.min_replicas)
-            if autoscale_enabled
-            else autoscale.min_replicas,
-            "max_replicas": read(autoscaler, "max_replicas", autoscale.max_replicas)
-            if autoscale_enabled
-            else autoscale.max_replicas,
-            "target_utilization": read(autoscaler, "target_utilization", autoscale.target_utilization)
-            if autoscale_enabled
-            else autoscale.target_utilization,
-        },
-        "auth": _auth_of(service),
-        "scoring_timeout_ms": read(service, "scoring_timeout_ms", configured.scoring_timeout_ms),
-        "max_concurrent_requests_per_replica": read(
-            service, "max_concurrent_requests_per_container", configured.max_concurrent_requests_per_replica
-        ),
-    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -268,7 +76,7 @@ class AzureMlBackend:
     """`Backend` (backend.py) over azureml-core. See the module docstring for the flow.
 
     `sdk` and `environ` exist for tests; the provider passes neither, and then both are resolved
-    per call (`os.environ`, `load_sdk`).
+    per call (`os.environ`, `real_sdk`).
     """
 
     def __init__(
@@ -290,19 +98,18 @@ class AzureMlBackend:
         again and `DeploymentFailed` carries the tail of its logs. A service of the same name
         that exists already is an error and is left untouched.
         """
-        target = _target(spec)
+        handle = AzureMlHandle(
+            **_target(spec),
+            service_name=spec.service_name,
+            owner=_owner(spec),
+            deployment_id=uuid.uuid4().hex,
+        )
         self._wait_timeout_s()  # a bad timeout setting fails before anything is deployed
-        session = self._session(target)
+        session = self._session(handle)
         existing = self._get_service(session, spec.service_name)
         if existing is not None:
-            raise DeploymentFailed(_occupied_message(spec.service_name, target, existing))
+            raise DeploymentFailed(_occupied_message(handle, existing))
 
-        handle = {
-            **target,
-            "service_name": spec.service_name,
-            "owner": _owner(spec),
-            "deployment_id": uuid.uuid4().hex,
-        }
         # Built first: the SDK validates the settings here, before anything is registered.
         try:
             configuration = session.sdk.AksWebservice.deploy_configuration(
@@ -314,10 +121,8 @@ class AzureMlBackend:
             ) from error
         inference_config = self._inference_config(session, spec)
         model = self._model(session, spec, progress)
-        compute = session.sdk.AksCompute(session.workspace, target["compute_name"])
-        progress(
-            f"deploying {spec.service_name} ({_model_id(model)}) to AKS compute {target['compute_name']}"
-        )
+        compute = session.sdk.AksCompute(session.workspace, handle.compute_name)
+        progress(f"deploying {spec.service_name} ({_model_id(model)}) to AKS compute {handle.compute_name}")
         try:
             service = session.sdk.Model.deploy(
                 workspace=session.workspace,
@@ -330,7 +135,7 @@ class AzureMlBackend:
             )
         except Exception as error:
             # The request may have created the service before failing: remove it if it is ours.
-            self._remove_if_ours(session, spec.service_name, handle["deployment_id"])
+            self._remove_if_ours(session, handle)
             if isinstance(error, session.sdk.WebserviceException):
                 raise DeploymentFailed(f"deploying {spec.service_name} failed: {_message(error)}") from error
             raise
@@ -358,13 +163,13 @@ class AzureMlBackend:
         image); settings go as their own arguments. On failure `DeploymentFailed` carries the
         logs; AKS keeps the previous pods serving until the new ones are ready.
         """
-        handle = dict(current.handle)
+        handle = AzureMlHandle.from_dict(current.handle)
         self._wait_timeout_s()  # a bad timeout setting fails before anything is changed
-        session = self._session(_handle_target(handle))
+        session = self._session(handle)
         service = self._owned_service(session, handle)
         if service is None:
             raise DeploymentFailed(
-                f"{handle['service_name']} is gone (or is no longer the one this stack created); "
+                f"{handle.service_name} is gone (or is no longer the one this stack created); "
                 "run `pulumi refresh` so it is created again"
             )
         arguments = settings_update_arguments(_settings(old), _settings(new))
@@ -401,8 +206,8 @@ class AzureMlBackend:
     def read(self, current: LiveDeployment, spec: DeploymentSpec) -> LiveDeployment | None:
         """The live service: state, URIs, model, settings and keys. None when it is gone or when
         the service of that name is no longer the one this stack created."""
-        handle = dict(current.handle)
-        session = self._session(_handle_target(handle))
+        handle = AzureMlHandle.from_dict(current.handle)
+        session = self._session(handle)
         service = self._owned_service(session, handle)
         if service is None:
             return None
@@ -411,8 +216,8 @@ class AzureMlBackend:
     def delete(self, current: LiveDeployment) -> None:
         """`service.delete()`. Already gone is success; a same-named service that this stack did
         not create is left alone (ours is gone)."""
-        handle = dict(current.handle)
-        session = self._session(_handle_target(handle))
+        handle = AzureMlHandle.from_dict(current.handle)
+        session = self._session(handle)
         service = self._owned_service(session, handle)
         if service is None:
             return
@@ -420,13 +225,11 @@ class AzureMlBackend:
             service.delete()
         except session.sdk.WebserviceException as error:
             if not _is_not_found(error):
-                raise DeploymentFailed(
-                    f"deleting {handle['service_name']} failed: {_message(error)}"
-                ) from error
+                raise DeploymentFailed(f"deleting {handle.service_name} failed: {_message(error)}") from error
 
     def logs(self, current: LiveDeployment, tail_lines: int = LOG_TAIL_LINES) -> str:
-        handle = dict(current.handle)
-        session = self._session(_handle_target(handle))
+        handle = AzureMlHandle.from_dict(current.handle)
+        session = self._session(handle)
         service = self._owned_service(session, handle)
         return "" if service is None else self._service_logs(session, service, tail_lines)
 
@@ -435,15 +238,15 @@ class AzureMlBackend:
     def _environ_now(self) -> Mapping[str, str]:
         return self._environ if self._environ is not None else os.environ
 
-    def _session(self, target: Mapping[str, str]) -> _Session:
+    def _session(self, handle: AzureMlHandle) -> _Session:
         environ = self._environ_now()
-        sdk = self._sdk if self._sdk is not None else load_sdk(environ)
+        sdk = self._sdk if self._sdk is not None else real_sdk()
         auth = resolve_auth(sdk, environ)
         workspace = sdk.Workspace.get(
-            name=target["workspace_name"],
+            name=handle.workspace_name,
             auth=auth,
-            subscription_id=target["subscription_id"],
-            resource_group=target["resource_group"],
+            subscription_id=handle.subscription_id,
+            resource_group=handle.resource_group,
         )
         return _Session(sdk=sdk, workspace=workspace)
 
@@ -467,15 +270,15 @@ class AzureMlBackend:
                 return None
             raise
 
-    def _owned_service(self, session: _Session, handle: Mapping[str, Any]) -> Any | None:
-        service = self._get_service(session, handle["service_name"])
+    def _owned_service(self, session: _Session, handle: AzureMlHandle) -> Any | None:
+        service = self._get_service(session, handle.service_name)
         if service is None:
             return None
         tags = getattr(service, "tags", None) or {}
-        return service if tags.get(DEPLOYMENT_ID_TAG) == handle.get("deployment_id") else None
+        return service if tags.get(DEPLOYMENT_ID_TAG) == handle.deployment_id else None
 
-    def _remove_if_ours(self, session: _Session, name: str, deployment_id: str) -> None:
-        service = self._owned_service(session, {"service_name": name, "deployment_id": deployment_id})
+    def _remove_if_ours(self, session: _Session, handle: AzureMlHandle) -> None:
+        service = self._owned_service(session, handle)
         if service is not None:
             service.delete()
 
@@ -554,12 +357,12 @@ class AzureMlBackend:
                 ) from error
 
     def _live(
-        self, session: _Session, service: Any, handle: Mapping[str, Any], configured: ServiceSettings
+        self, session: _Session, service: Any, handle: AzureMlHandle, configured: ServiceSettings
     ) -> LiveDeployment:
         models = list(getattr(service, "models", None) or [])
-        model_id = _model_id(models[0]) if models else str(handle.get("model_id", ""))
+        model_id = _model_id(models[0]) if models else handle.model_id
         keys: tuple[str, str] | None = None
-        if _auth_of(service) == "key":
+        if auth_of(service) == "key":
             try:
                 primary, secondary = service.get_keys()
                 keys = (primary, secondary)
@@ -574,7 +377,7 @@ class AzureMlBackend:
             swagger_uri=service.swagger_uri,
             health_uri=None,  # AKS v1 services expose no separate health route to clients
             model_id=model_id,
-            handle={**handle, "model_id": model_id},
+            handle=handle.with_model(model_id).to_dict(),
             settings=live_settings(service, configured),
             keys=keys,
         )
@@ -586,19 +389,12 @@ class AzureMlBackend:
 def _target(spec: DeploymentSpec) -> dict[str, str]:
     target = spec.target
     values: dict[str, str] = {}
-    for name in _TARGET_FIELDS:
+    for name in TARGET_FIELDS:
         value = target.get(name) if isinstance(target, Mapping) else getattr(target, name, None)
         if not isinstance(value, str) or not value:
             raise ValueError(f"target.{name}: {value!r} is not usable; expected a non-empty string")
         values[name] = value
     return values
-
-
-def _handle_target(handle: Mapping[str, Any]) -> dict[str, str]:
-    missing = [name for name in (*_TARGET_FIELDS, "service_name") if not handle.get(name)]
-    if missing:
-        raise ValueError(f"handle: {', '.join(missing)} missing; expected the handle that create returned")
-    return {name: str(handle[name]) for name in _TARGET_FIELDS}
 
 
 def _settings(spec: DeploymentSpec) -> ServiceSettings:
@@ -610,24 +406,18 @@ def _owner(spec: DeploymentSpec) -> str:
     return str((spec.tags or {}).get(OWNER_TAG) or DEFAULT_OWNER)
 
 
-def _service_tags(spec: DeploymentSpec, handle: Mapping[str, Any]) -> dict[str, str]:
+def _service_tags(spec: DeploymentSpec, handle: AzureMlHandle) -> dict[str, str]:
     tags = {str(k): str(v) for k, v in (spec.tags or {}).items()}
     tags.update(
         {
-            OWNER_TAG: str(handle["owner"]),
-            DEPLOYMENT_ID_TAG: str(handle["deployment_id"]),
+            OWNER_TAG: handle.owner,
+            DEPLOYMENT_ID_TAG: handle.deployment_id,
             MODEL_HASH_TAG: spec.model_hash,
             SOURCE_HASH_TAG: spec.source_hash,
             ENVIRONMENT_HASH_TAG: spec.environment_hash,
         }
     )
     return tags
-
-
-def _auth_of(service: Any) -> str:
-    if getattr(service, "token_auth_enabled", False):
-        return "token"
-    return "key" if getattr(service, "auth_enabled", False) else "none"
 
 
 def _model_id(model: Any) -> str:
@@ -642,9 +432,10 @@ def _is_not_found(error: BaseException) -> bool:
     return "WebserviceNotFound" in _message(error) or str(getattr(error, "status_code", "")) == "404"
 
 
-def _occupied_message(name: str, target: Mapping[str, str], service: Any) -> str:
+def _occupied_message(handle: AzureMlHandle, service: Any) -> str:
+    name = handle.service_name
     tags = getattr(service, "tags", None) or {}
-    where = f"workspace {target['workspace_name']} (resource group {target['resource_group']})"
+    where = f"workspace {handle.workspace_name} (resource group {handle.resource_group})"
     if tags.get(OWNER_TAG):
         return (
             f"service {name!r} already exists in {where}, tagged {OWNER_TAG}={tags[OWNER_TAG]!r} but not "

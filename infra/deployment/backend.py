@@ -46,7 +46,7 @@ class LiveDeployment:
     swagger_uri: str | None
     health_uri: str | None
     model_id: str  # "<model name>:<version>"
-    handle: Mapping[str, Any] = field(default_factory=dict)  # backend-specific identity
+    handle: Mapping[str, Any] = field(default_factory=dict)  # a backend's `Handle.to_dict()`
     settings: Mapping[str, Any] | None = None  # the live settings as read back, for drift
     keys: tuple[str, str] | None = None  # primary, secondary; only ever exported as secrets
 
@@ -69,6 +69,13 @@ class LiveDeployment:
             settings=dict(data["settings"]) if data.get("settings") is not None else None,
             keys=(keys[0], keys[1]) if keys else None,
         )
+
+
+class Handle(Protocol):
+    """A backend's typed handle (e.g. `AzureMlHandle`): `LiveDeployment.handle` holds its
+    `to_dict()`, and the backend reads it back with its own `from_dict` on every call."""
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 class Backend(Protocol):

@@ -21,7 +21,6 @@ from deployment.azureml_backend import (
     OWNER_TAG,
     WAIT_TIMEOUT_VARIABLE,
     AzureMlBackend,
-    settings_update_arguments,
 )
 from deployment.backend import DeploymentFailed
 from deployment.settings import Autoscale
@@ -348,50 +347,3 @@ def test_a_bad_wait_timeout_setting_fails_before_anything_is_deployed(fake, make
         backend.create(make_spec(), progress)
 
     fake.sdk.Model.deploy.assert_not_called()
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "expected"),
-    [
-        (DEV_SETTINGS, dataclasses.replace(DEV_SETTINGS, replicas=2), {"num_replicas": 2}),
-        (DEV_SETTINGS, dataclasses.replace(DEV_SETTINGS, memory_gb=8.0), {"memory_gb": 8.0}),
-        (
-            DEV_SETTINGS,
-            dataclasses.replace(DEV_SETTINGS, auth="token"),
-            {"auth_enabled": False, "token_auth_enabled": True},
-        ),
-        (
-            DEV_SETTINGS,
-            dataclasses.replace(DEV_SETTINGS, autoscale=Autoscale(True, 1, 3, 60)),
-            {
-                "autoscale_enabled": True,
-                "autoscale_min_replicas": 1,
-                "autoscale_max_replicas": 3,
-                "autoscale_target_utilization": 60,
-            },
-        ),
-        (
-            dataclasses.replace(DEV_SETTINGS, autoscale=Autoscale(True, 1, 3, 60)),
-            dataclasses.replace(DEV_SETTINGS, autoscale=Autoscale(True, 1, 5, 60)),
-            {"autoscale_max_replicas": 5},
-        ),
-        (
-            dataclasses.replace(DEV_SETTINGS, autoscale=Autoscale(True, 1, 3, 60)),
-            DEV_SETTINGS,
-            {"autoscale_enabled": False, "num_replicas": 3},
-        ),
-        (
-            dataclasses.replace(DEV_SETTINGS, autoscale=Autoscale(True, 1, 3, 60)),
-            dataclasses.replace(DEV_SETTINGS, replicas=7, autoscale=Autoscale(True, 1, 3, 60)),
-            {},  # replicas are the autoscaler's while it is on
-        ),
-        (DEV_SETTINGS, DEV_SETTINGS, {}),
-    ],
-)
-def test_settings_update_sends_only_what_changed(old, new, expected):
-    assert settings_update_arguments(old, new) == expected
-
-
-def test_dropping_the_gpu_in_place_is_refused_with_the_reason():
-    with pytest.raises(DeploymentFailed, match="gpu_cores: 1 -> 0"):
-        settings_update_arguments(DEV_SETTINGS, dataclasses.replace(DEV_SETTINGS, gpu_cores=0))

@@ -1,8 +1,8 @@
 """The Azure backend through the REAL provider host (`python -m pulumi.dynamic`, cwd infra/), with
-the FAKE azureml-core (Azure is unreachable here) selected by environment variables that the host
-process reads at call time: AMLGPU_AZUREML_SDK names tests/fakes/azureml_sdk.py by path (no
-PYTHONPATH needed), AMLGPU_FAKE_AZUREML_STATE the JSON file the fake workspace lives in, so this
-test sets scenarios and checks what the pickled provider did from outside the host.
+the FAKE azureml-core (Azure is unreachable here): the host is started through
+tests/fakes/fake_sdk_provider_host.py (the real host, the fake in place of azureml-core), and the
+fake workspace lives in the JSON file AMLGPU_FAKE_AZUREML_STATE names, so this test sets scenarios
+and checks what the pickled provider did from outside the host.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from azure_cases import CONDA_FILE, DEV_SETTINGS, assert_no_secret
 from fakes.azureml_sdk import STATE_FILE_VARIABLE, FakeAzureMl, default_state
+from fakes.fake_sdk_provider_host import FAKE_SDK_HOST
 
-from deployment.azureml_backend import SDK_MODULE_VARIABLE
 from deployment.hashing import file_sha256, tree_sha256
 from deployment.spec import DeploymentSpec
 from provider_host import ProviderError, ProviderHost, local_stack_inputs
@@ -24,7 +24,6 @@ from provider_host import ProviderError, ProviderHost, local_stack_inputs
 pytestmark = pytest.mark.slow
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-FAKE_SDK_FILE = PROJECT_ROOT / "tests" / "fakes" / "azureml_sdk.py"
 
 TARGET = {
     "subscription_id": "00000000-0000-4000-8000-000000000001",
@@ -52,8 +51,8 @@ def fake_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def host(fake_file: Path) -> Iterator[ProviderHost]:
-    extra_env = {SDK_MODULE_VARIABLE: str(FAKE_SDK_FILE), STATE_FILE_VARIABLE: str(fake_file)}
-    with ProviderHost.start(extra_env=extra_env) as running:
+    extra_env = {STATE_FILE_VARIABLE: str(fake_file)}
+    with ProviderHost.start(extra_env=extra_env, program=FAKE_SDK_HOST) as running:
         running.configure()
         yield running
 
@@ -168,9 +167,9 @@ def test_the_dev_stack_program_deploys_through_the_host(tmp_path: Path):
         )
     )
     fake = FakeAzureMl(state_file=state_file)
-    extra_env = {SDK_MODULE_VARIABLE: str(FAKE_SDK_FILE), STATE_FILE_VARIABLE: str(state_file)}
+    extra_env = {STATE_FILE_VARIABLE: str(state_file)}
 
-    with ProviderHost.start(extra_env=extra_env) as host:
+    with ProviderHost.start(extra_env=extra_env, program=FAKE_SDK_HOST) as host:
         host.configure()
         checked = host.check(news)
         assert checked.failures == []

@@ -14,10 +14,13 @@ What is real and what is fake:
 
 Two ways in:
     FakeAzureMl()                     tests in this process; `fake.sdk` is an `AzureSdk`
-    AMLGPU_AZUREML_SDK=<this file>    the backend (e.g. inside the real provider host) loads
-                                      this module and calls `azureml_sdk()`, which keeps the
-                                      workspace in the JSON file AMLGPU_FAKE_AZUREML_STATE names,
-                                      so the test process can set scenarios and check results.
+    fake_sdk_provider_host.py         the real provider host with this fake in place of
+                                      azureml-core, keeping the workspace in the JSON file
+                                      AMLGPU_FAKE_AZUREML_STATE names, so the test process can
+                                      set scenarios and check results.
+
+`service.update(...)` runs azureml-core's own update validation (sdk_update_rules.py) on what
+it is sent, as the real `AksWebservice.update` does before its request.
 """
 
 from __future__ import annotations
@@ -41,8 +44,9 @@ from azureml.core.model import InferenceConfig
 from azureml.core.webservice import AksWebservice, Webservice
 from azureml.core.webservice.aks import AutoScaler, ContainerResourceRequirements
 from azureml.exceptions import ComputeTargetException, WebserviceException, WorkspaceException
+from fakes.sdk_update_rules import validate_update
 
-from deployment.azureml_backend import AzureSdk
+from deployment.azureml_sdk import AzureSdk
 
 STATE_FILE_VARIABLE = "AMLGPU_FAKE_AZUREML_STATE"
 FAKE_HOST = "fake-aks.invalid"  # .invalid: never resolvable, so nothing mistakes it for Azure
@@ -333,6 +337,7 @@ class FakeAzureMl:
             return record["keys"][0], record["keys"][1]
 
         def update(**arguments: Any) -> None:
+            validate_update(service, arguments)  # the real SDK's checks, before any "request"
             self._update(name, arguments)
             self._refresh(service)
 
@@ -384,6 +389,8 @@ class FakeAzureMl:
             refresh_period_seconds=1,
             target_utilization=settings["autoscale_target_utilization"],
         )
+        service.environment = record.get("environment")  # deployed from an Environment
+        service.image = None
         service.auth_enabled = settings["auth_enabled"]
         service.token_auth_enabled = settings["token_auth_enabled"]
         service.scoring_timeout_ms = settings["scoring_timeout_ms"]
@@ -474,8 +481,8 @@ def _new_service(
     }
 
 
-def azureml_sdk() -> AzureSdk:
-    """Entry point for AMLGPU_AZUREML_SDK: the fake, backed by the file AMLGPU_FAKE_AZUREML_STATE."""
+def file_backed_sdk() -> AzureSdk:
+    """The fake backed by the file AMLGPU_FAKE_AZUREML_STATE names (for another process)."""
     state_file = os.environ.get(STATE_FILE_VARIABLE)
     if not state_file:
         raise RuntimeError(f"{STATE_FILE_VARIABLE} is not set; expected the fake workspace's JSON state file")

@@ -1,0 +1,39 @@
+"""`AzureMlHandle`: what the Azure backend records in state to find its service again."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+TARGET_FIELDS = ("subscription_id", "resource_group", "workspace_name", "compute_name")
+
+
+@dataclass(frozen=True)
+class AzureMlHandle:
+    """The workspace coordinates, the service, and the ownership tags create put on it."""
+
+    subscription_id: str
+    resource_group: str
+    workspace_name: str
+    compute_name: str
+    service_name: str
+    owner: str  # the OWNER_TAG value
+    deployment_id: str  # the DEPLOYMENT_ID_TAG value: fresh per create
+    model_id: str = ""  # "<name>:<version>" last seen
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AzureMlHandle:
+        required = [f.name for f in fields(cls) if f.name != "model_id"]
+        missing = [name for name in required if not data.get(name)]
+        if missing:
+            raise ValueError(
+                f"handle: {', '.join(missing)} missing; expected the handle that create returned"
+            )
+        return cls(**{f.name: str(data.get(f.name) or "") for f in fields(cls)})
+
+    def with_model(self, model_id: str) -> AzureMlHandle:
+        return replace(self, model_id=model_id)
