@@ -47,6 +47,8 @@ FAKE_KUBECONFIG = (
     "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: {server: 'https://fake.invalid:443'}\n"
     "users:\n- name: clusterAdmin\n  user: {token: fake-admin-token-not-a-real-secret}\n"
 )
+FAKE_USER_KUBECONFIG = FAKE_KUBECONFIG.replace("clusterAdmin", "clusterUser").replace("admin", "user")
+FAKE_WORKSPACE_LOCATION = "westeurope"  # an adopted workspace's region, unlike the dev stack's
 
 # type token → (ARM provider path, the input that holds the resource's name)
 _ARM: dict[str, tuple[str, str]] = {
@@ -83,8 +85,11 @@ class Registration:
     dependencies: tuple[str, ...]
     property_dependencies: dict[str, tuple[str, ...]]
     additional_secret_outputs: tuple[str, ...]
+    replace_on_changes: tuple[str, ...] = ()
+    delete_before_replace: bool = False
     id: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
+    ignore_changes: tuple[str, ...] = ()
 
     @property
     def depends_on_urns(self) -> set[str]:
@@ -194,9 +199,16 @@ class AzureMocks(pulumi.runtime.Mocks):
         if args.token == "azure-native:containerservice:listManagedClusterAdminCredentials":
             encoded = base64.b64encode(FAKE_KUBECONFIG.encode()).decode()
             return {"kubeconfigs": [{"name": "clusterAdmin", "value": encoded}]}
+        if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
+            encoded = base64.b64encode(FAKE_USER_KUBECONFIG.encode()).decode()
+            return {"kubeconfigs": [{"name": "clusterUser", "value": encoded}]}
         if args.token == "azure-native:machinelearningservices:getWorkspace":
             storage = _arm_id(args.args["resourceGroupName"], "Microsoft.Storage/storageAccounts", "stfake")
-            return {"workspaceId": FAKE_WORKSPACE_GUID, "storageAccount": storage}
+            return {
+                "workspaceId": FAKE_WORKSPACE_GUID,
+                "storageAccount": storage,
+                "location": FAKE_WORKSPACE_LOCATION,
+            }
         if args.token in (
             "azure-native:machinelearningservices:getOnlineEndpoint",
             "azure-native:machinelearningservices:getOnlineDeployment",
@@ -237,8 +249,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                         key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()
                     },
                     additional_secret_outputs=tuple(request.additionalSecretOutputs),
+                    replace_on_changes=tuple(request.replaceOnChanges),
+                    delete_before_replace=request.deleteBeforeReplace,
                     id=response.id,
                     outputs=outputs,
+                    ignore_changes=tuple(request.ignoreChanges),
                 )
             )
         return response
