@@ -1,6 +1,8 @@
 """The program: read the stack config, wire the components, export. Nothing else.
 
 target azure: MlWorkspace → GpuAksCluster → ModelDeployment (Azure ML SDK v1 on the cluster).
+target azure-v2: MlWorkspace → v2/target.py (own GPU AKS, AzureML extension, Kubernetes compute,
+    assets, online endpoint with a blue/green deployment; pulumi-azure-native resources only).
 target local: ModelDeployment only (Azure ML's inference server on this machine); no Azure resource.
 """
 
@@ -14,6 +16,8 @@ from deployment.resource import ModelDeployment, ModelDeploymentArgs
 from deployment.targets import AzureTarget, LocalTarget
 from gpu_cluster import GpuAksCluster, GpuAksClusterArgs
 from naming import stack_names
+from v2.kubernetes_compute import KubernetesCompute
+from v2.target import declare_online_target
 from workspace import MlWorkspace, MlWorkspaceArgs
 
 values, secret_keys = pulumi_config_source()
@@ -22,26 +26,37 @@ cfg = load_stack_config(
 )
 
 deployment_opts: pulumi.ResourceOptions | None = None
-if cfg.target == "azure":
+if cfg.target in ("azure", "azure-v2"):
     names = stack_names(cfg.name_prefix, cfg.stack, cfg.name_suffix)
-    workspace = MlWorkspace(
-        "ml",
-        MlWorkspaceArgs(names=names, location=cfg.location, tags=cfg.tags, existing=cfg.existing_workspace),
-    )
     cluster_opts = None
     if cfg.existing_workspace is not None:
-        # The cluster and the attach belong in the adopted workspace's subscription, whichever
-        # subscription the default provider is configured for.
+        # The workspace lookup, the cluster and the attach belong in the adopted workspace's
+        # subscription, whichever subscription the default provider is configured for.
         adopted = azure_native.Provider(
             "adopted-subscription", subscription_id=cfg.existing_workspace.subscription_id
         )
         cluster_opts = pulumi.ResourceOptions(providers=[adopted])
+    workspace = MlWorkspace(
+        "ml",
+        MlWorkspaceArgs(names=names, location=cfg.location, tags=cfg.tags, existing=cfg.existing_workspace),
+        opts=cluster_opts,
+    )
+    pulumi.export("subscription_id", workspace.subscription_id)
+    pulumi.export("resource_group", workspace.resource_group_name)
+    pulumi.export("workspace_name", workspace.workspace_name)
+    pulumi.export("workspace_id", workspace.workspace_id)
+if cfg.target == "azure-v2":
+    online = declare_online_target(cfg, names, workspace, cluster_opts)
+    cluster: GpuAksCluster | KubernetesCompute = online.compute
+elif cfg.target == "azure":
     cluster = GpuAksCluster(
         "gpu",
         GpuAksClusterArgs(
             resource_group_name=workspace.resource_group_name,
             location=cfg.location,
             workspace_name=workspace.workspace_name,
+            workspace_location=workspace.location,
+            after=workspace.destroy_last,
             cluster_name=names.cluster,
             dns_prefix=names.dns_prefix,
             compute_name=names.compute,
@@ -62,35 +77,41 @@ if cfg.target == "azure":
         compute_name=cluster.compute_name,
     )
     deployment_opts = pulumi.ResourceOptions(depends_on=[cluster.compute])
-    pulumi.export("subscription_id", workspace.subscription_id)
-    pulumi.export("resource_group", workspace.resource_group_name)
-    pulumi.export("workspace_name", workspace.workspace_name)
-    pulumi.export("workspace_id", workspace.workspace_id)
-    pulumi.export("cluster_name", cluster.cluster_name)
-    pulumi.export("compute_name", cluster.compute_name)
-    pulumi.export("kubeconfig", cluster.kubeconfig)
 else:
     assert cfg.local_target is not None
     target = cfg.local_target
-
-deployment = ModelDeployment(
-    "model",
-    ModelDeploymentArgs(
-        service_name=cfg.service_name,
-        target=target,
-        settings=cfg.service,
-        model_name=cfg.model_name,
-        model_dir=str(cfg.model_dir),
-        source_dir=str(cfg.source_dir),
-        environment_file=str(cfg.environment_file),
-        tags=cfg.tags,
-    ),
-    opts=deployment_opts,
-)
+if cfg.target in ("azure", "azure-v2"):
+    pulumi.export("cluster_name", cluster.cluster_name)
+    pulumi.export("compute_name", cluster.compute_name)
+    pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("target", cfg.target)
 pulumi.export("service_name", cfg.service_name)
-for output in ("scoring_uri", "swagger_uri", "health_uri", "state", "model_id", "model_version"):
-    pulumi.export(output, getattr(deployment, output))
+
+if cfg.target == "azure-v2":
+    service = online.service
+    pulumi.export("endpoint_name", online.endpoint_name)
+    pulumi.export("live_colour", online.rollout.live or "")
+    pulumi.export("serving_colour", online.rollout.target)
+    pulumi.export("model_version", online.assets.versions.model)
+    for output in ("scoring_uri", "swagger_uri", "primary_key", "secondary_key"):
+        pulumi.export(output, getattr(service, output))  # the keys are secrets already
+else:
+    deployment = ModelDeployment(
+        "model",
+        ModelDeploymentArgs(
+            service_name=cfg.service_name,
+            target=target,
+            settings=cfg.service,
+            model_name=cfg.model_name,
+            model_dir=str(cfg.model_dir),
+            source_dir=str(cfg.source_dir),
+            environment_file=str(cfg.environment_file),
+            tags=cfg.tags,
+        ),
+        opts=deployment_opts,
+    )
+    for output in ("scoring_uri", "swagger_uri", "health_uri", "state", "model_id", "model_version"):
+        pulumi.export(output, getattr(deployment, output))
 if cfg.target == "azure":
     # Secret in the engine already (additional_secret_outputs); wrapped so no path exports them plain.
     pulumi.export("primary_key", pulumi.Output.secret(deployment.primary_key))
