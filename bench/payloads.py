@@ -1,8 +1,8 @@
 """Request bodies for the benchmark: real handwritten digits in each input format the scorer takes.
 
-The images are scikit-learn's bundled 8x8 digits (no download possible here), scaled to 0..255 and
-upscaled 3x into a 28x28 frame like MNIST's, so bodies have MNIST's size and share of zero pixels
-(which matters for JSON: zeros are short, other pixels are 18-character floats).
+The images are the held-out digits (model_service/mnist.py `split_digits`: scikit-learn's 8x8
+digits made to look like MNIST), so bodies have MNIST's size and share of zero pixels (which
+matters for JSON: zeros are short, other pixels are 18-character floats).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-IMAGE_PIXELS = 784
+from model_service import mnist
 
 
 @dataclass(frozen=True)
@@ -43,13 +43,8 @@ BODY_FORMATS: dict[str, BodyFormat] = {
 
 
 def digit_images(count: int, seed: int = 0) -> np.ndarray:
-    """`count` real digit images as uint8 pixels of shape (count, 784), drawn with a fixed seed."""
-    from sklearn.datasets import load_digits  # imported here: only the body builder needs scikit-learn
-
+    """`count` held-out digit images as uint8 pixels of shape (count, 784), drawn with a fixed seed."""
     if count < 1:
         raise ValueError(f"count {count}: expected at least 1 image")
-    digits = load_digits().images  # (1797, 8, 8), values 0..16
-    chosen = digits[np.random.default_rng(seed).integers(0, len(digits), size=count)]
-    upscaled = np.kron(np.rint(chosen * (255 / 16)), np.ones((3, 3)))  # (count, 24, 24)
-    framed = np.pad(upscaled, ((0, 0), (2, 2), (2, 2)))
-    return framed.reshape(count, IMAGE_PIXELS).astype(np.uint8)
+    held_out = mnist.split_digits()[1].images.reshape(-1, mnist.IMAGE_PIXELS)
+    return held_out[np.random.default_rng(seed).integers(0, len(held_out), size=count)]

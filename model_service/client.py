@@ -42,15 +42,11 @@ from typing import TextIO
 import numpy as np
 
 from model_service import mnist
-from model_service.train import DEFAULT_SEED, DEFAULT_TEST_FRACTION
 
 DEFAULT_URI = "http://127.0.0.1:5001/score"
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_TIMEOUT_S = 30.0
 KEY_ENVIRONMENT_VARIABLE = "SCORING_KEY"
-# The split `train --digits` holds out by default: the client's digits come from it.
-DIGITS_TEST_FRACTION = DEFAULT_TEST_FRACTION
-DIGITS_SEED = DEFAULT_SEED
 _MESSAGE_LIMIT = 500  # characters of a server's error body worth showing
 
 EXIT_OK = 0
@@ -224,10 +220,7 @@ def load_test_set(images: Path | str | None = None, labels: Path | str | None = 
         raise ValueError("images and labels go together: give both IDX files or neither")
     if images is not None and labels is not None:
         return mnist.load_dataset(images, labels)
-    _, test_set = mnist.split(
-        mnist.load_digits_as_mnist(), test_fraction=DIGITS_TEST_FRACTION, seed=DIGITS_SEED
-    )
-    return test_set
+    return mnist.split_digits()[1]
 
 
 def sample_query(

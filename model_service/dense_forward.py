@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+from image_checks import IMAGE_PIXELS
 
-IMAGE_PIXELS = 784
 CLASSES = 10
 # float32 products summed in another order differ in the last bits: logits of size ~10 agree to
 # ~1e-5; a different function (another activation, a missing layer) misses by far more.
@@ -33,8 +33,10 @@ class UnsupportedModel(ValueError):
 
 @dataclass(frozen=True)
 class DenseStack:
-    """Dense layers (kernel [in, out], bias [out]) with relu between them, in float32."""
+    """Dense layers (kernel [in, out], bias [out]) with relu between them, in float32; the
+    numpy `Forward` of model_forward.py."""
 
+    name: ClassVar[str] = "numpy"
     kernels: tuple[np.ndarray, ...]
     biases: tuple[np.ndarray, ...]
 

@@ -10,79 +10,66 @@ with a JSON `{"message": ...}` naming the problem, never the server's generic 50
                  Content-Type: application/octet-stream; dtype=float32   float32 LE, 3136 bytes per image
              ->  200 application/json [7, 2, 1, ...]  (one predicted digit per image)
 
-Settings come from the environment, read once in `init()` (see `ScorerSettings.from_env`):
-AZUREML_MODEL_DIR (set by Azure ML / `azmlinfsrv --model_dir`), SCORE_MAX_BATCH,
-SCORE_MAX_BODY_BYTES, SCORE_WARMUP_BATCHES.
+Settings come from the environment, read once in `init()`: the table in scoring_settings.py
+(AZUREML_MODEL_DIR and the SCORE_* variables; docs/scoring.md explains each).
+
+azmlinfsrv executes this file by path as a top-level module, and Azure ML uploads this directory
+alone, so the scoring modules beside it are top-level modules too: this file puts its directory
+on sys.path once, and every scoring module imports its siblings by their plain names.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-import orjson
-from azureml_inference_server_http.api.aml_request import rawhttp
-from azureml_inference_server_http.api.aml_response import AMLResponse
-from werkzeug.exceptions import RequestEntityTooLarge
+_SOURCE_DIR = str(Path(__file__).resolve().parent)
+if _SOURCE_DIR not in sys.path:
+    # Appended, not prepended: the scoring modules' names are their own (a test checks that
+    # nothing installed shares them), and this directory must not shadow installed packages.
+    sys.path.append(_SOURCE_DIR)
+
+import orjson  # noqa: E402
+from azureml_inference_server_http.api.aml_request import rawhttp  # noqa: E402
+from azureml_inference_server_http.api.aml_response import AMLResponse  # noqa: E402
+from body_decoding import parse_content_type  # noqa: E402
+from json_decoding import JSON_EXAMPLE  # noqa: E402
+from scorer import Scorer  # noqa: E402
+from scoring_errors import (  # noqa: E402
+    InvalidInput,
+    MethodNotAllowed,
+    NotReady,
+    PayloadTooLarge,
+    ScoringError,
+    UnsupportedMediaType,
+)
+from scoring_settings import ENV_MAX_BODY_BYTES, ScorerSettings  # noqa: E402
+from werkzeug.exceptions import RequestEntityTooLarge  # noqa: E402
 
 if TYPE_CHECKING:
     from flask import Request
 
-    from model_service import scorer as _scorer_types
-
-
-# The module name a sibling file gets when loaded by path (scorer.py looks dense_forward up by it).
-SIBLING_PREFIX = "model_service_"
-
-
-def _import_sibling(name: str) -> ModuleType:
-    """model_service.<name> when imported as a package (tests, tools); otherwise the file beside
-    this one, because azmlinfsrv executes score.py by path as a top-level module whose directory
-    need not be on sys.path (locally it is not; in Azure ML it is the source directory)."""
-    if __package__:
-        return importlib.import_module(f".{name}", __package__)
-    module_name = f"{SIBLING_PREFIX}{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, Path(__file__).with_name(f"{name}.py"))
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {name}.py beside {__file__}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module  # before exec: dataclasses look their module up while being built
-    spec.loader.exec_module(module)
-    return module
-
-
-_import_sibling("dense_forward")  # first: scorer.py imports it (by SIBLING_PREFIX's name when by path)
-scoring = _import_sibling("scorer")
-
 _JSON_HEADERS = {"Content-Type": "application/json"}
 _ALLOWED_METHODS = "POST, OPTIONS"
-
-
-class MethodNotAllowed(scoring.ScoringError):
-    status = 405
 
 
 class ScoringService:
     """Azure ML's init()/run() contract over one Scorer: HTTP in, HTTP out."""
 
     def __init__(self) -> None:
-        self._scorer: _scorer_types.Scorer | None = None
+        self._scorer: Scorer | None = None
 
     @property
-    def scorer(self) -> _scorer_types.Scorer | None:
+    def scorer(self) -> Scorer | None:
         return self._scorer
 
     def init(self, environ: Mapping[str, str]) -> None:
         """Read the settings from `environ`, load and warm the model. Raises SettingsError or
         ModelLoadError; azmlinfsrv then logs the error and the model directory's files and exits."""
-        scorer = scoring.Scorer(scoring.ScorerSettings.from_env(environ))
+        scorer = Scorer(ScorerSettings.from_env(environ))
         scorer.load()
         self._scorer = scorer
 
@@ -90,7 +77,7 @@ class ScoringService:
         """One /score request -> 200 with the digits, or a 4xx/503 with {"message": ...}."""
         try:
             return self._score(request)
-        except scoring.ScoringError as error:
+        except ScoringError as error:
             headers = dict(_JSON_HEADERS)
             if isinstance(error, MethodNotAllowed):
                 headers["Allow"] = _ALLOWED_METHODS
@@ -102,15 +89,15 @@ class ScoringService:
         if request.method != "POST":
             raise MethodNotAllowed(
                 f"method {request.method} is not allowed on /score (allowed: POST); "
-                f"send images as {scoring.JSON_EXAMPLE}"
+                f"send images as {JSON_EXAMPLE}"
             )
         scorer = self._scorer
         if scorer is None or not scorer.ready:
-            raise scoring.NotReady("the model is not loaded yet")
-        encoding = scoring.parse_content_type(request.headers.get("Content-Type"))
+            raise NotReady("the model is not loaded yet")
+        encoding = parse_content_type(request.headers.get("Content-Type"))
         coding = request.headers.get("Content-Encoding", "").strip().lower()
         if coding not in ("", "identity"):
-            raise scoring.UnsupportedMediaType(
+            raise UnsupportedMediaType(
                 f"Content-Encoding {coding!r} is not supported: send the body uncompressed"
             )
         body = _read_body(request, scorer.settings.max_body_bytes)
@@ -122,7 +109,7 @@ def _read_body(request: Request, limit: int) -> bytes:
     `limit` (chunked bodies), so an oversized request is never held in memory or parsed."""
     declared = request.content_length
     if declared is not None and declared > limit:
-        raise scoring.PayloadTooLarge(_too_large(f"{declared} bytes", limit))
+        raise PayloadTooLarge(_too_large(f"{declared} bytes", limit))
     if declared is not None:
         return _read_declared_body(request, declared)
     # werkzeug stops a chunked body quietly at max_content_length (no error): allow one byte more
@@ -133,12 +120,12 @@ def _read_body(request: Request, limit: int) -> bytes:
     except RequestEntityTooLarge:
         body = None
     except Exception as error:  # broken chunked framing, or a client that stopped sending
-        raise scoring.InvalidInput(
+        raise InvalidInput(
             f"the request body could not be read ({error}): send the whole body with a "
             "Content-Length or valid chunked encoding"
         ) from None
     if body is None or len(body) > limit:
-        raise scoring.PayloadTooLarge(_too_large("more bytes", limit))
+        raise PayloadTooLarge(_too_large("more bytes", limit))
     return body
 
 
@@ -152,11 +139,11 @@ def _read_declared_body(request: Request, declared: int) -> bytes:
     try:
         body = request.input_stream.read(declared)
     except Exception as error:  # the client reset the connection or stopped sending
-        raise scoring.InvalidInput(
+        raise InvalidInput(
             f"the request body could not be read ({error}): send the whole body its Content-Length declares"
         ) from None
     if len(body) != declared:
-        raise scoring.InvalidInput(
+        raise InvalidInput(
             f"body ended after {len(body)} of the {declared} bytes its Content-Length declares: "
             "the request was cut short"
         )
@@ -164,9 +151,7 @@ def _read_declared_body(request: Request, declared: int) -> bytes:
 
 
 def _too_large(size: str, limit: int) -> str:
-    return (
-        f"body of {size} is over the limit of {limit} bytes ({scoring.ENV_MAX_BODY_BYTES}); split the batch"
-    )
+    return f"body of {size} is over the limit of {limit} bytes ({ENV_MAX_BODY_BYTES}); split the batch"
 
 
 _SERVICE = ScoringService()

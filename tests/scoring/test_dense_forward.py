@@ -15,11 +15,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import dense_forward
+import model_forward
 import numpy as np
 import pytest
+import scorer
+import scoring_errors
+import scoring_settings
 
-from model_service import dense_forward, mnist
-from model_service import scorer as scoring
+from model_service import mnist
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,13 +37,15 @@ def saved_model(trained_model_dir: Path) -> Any:
 
 @pytest.fixture(scope="module")
 def held_out_pixels(held_out_digits: mnist.Dataset) -> np.ndarray:
-    return held_out_digits.images.reshape(len(held_out_digits), dense_forward.IMAGE_PIXELS)
+    return held_out_digits.images.reshape(len(held_out_digits), -1)
 
 
-def loaded_scorer(model_dir: Path, **settings: Any) -> scoring.Scorer:
-    scorer = scoring.Scorer(scoring.ScorerSettings(model_root=model_dir, warmup_batches=(1,), **settings))
-    scorer.load()
-    return scorer
+def loaded_scorer(model_dir: Path, **settings: Any) -> scorer.Scorer:
+    loaded = scorer.Scorer(
+        scoring_settings.ScorerSettings(model_root=model_dir, warmup_batches=(1,), **settings)
+    )
+    loaded.load()
+    return loaded
 
 
 def test_the_stack_computes_tensorflows_logits_and_digits(
@@ -100,7 +106,7 @@ def test_on_a_gpu_the_scorer_keeps_the_tensorflow_forward(
     trained_model_dir: Path, held_out_pixels: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # No GPU here: the device choice is the GPU's, and TensorFlow's soft placement runs it on the CPU.
-    monkeypatch.setattr(scoring, "configure_devices", lambda _config: "/GPU:0")
+    monkeypatch.setattr(scorer, "configure_devices", lambda _config: "/GPU:0")
     on_gpu = loaded_scorer(trained_model_dir)
     assert (on_gpu.device, on_gpu.forward_name) == ("/GPU:0", "tensorflow")
     on_cpu = loaded_scorer(trained_model_dir)
@@ -125,10 +131,10 @@ def test_a_model_the_stack_cannot_reproduce_keeps_tensorflow(
         return _Eager(activations)
 
     with caplog.at_level(logging.INFO, logger="azmlinfsrv.scorer"):
-        assert scoring._matching_dense_stack(saved_model, sigmoid_serve) is None
-        assert scoring._matching_dense_stack(_ModelWith([np.zeros((784, 5))]), saved_model.serve) is None
-        assert scoring._matching_dense_stack(object(), saved_model.serve) is None
-        assert scoring._matching_dense_stack(saved_model, saved_model.serve) is not None
+        assert model_forward.matching_dense_stack(saved_model, sigmoid_serve) is None
+        assert model_forward.matching_dense_stack(_ModelWith([np.zeros((784, 5))]), saved_model.serve) is None
+        assert model_forward.matching_dense_stack(object(), saved_model.serve) is None
+        assert model_forward.matching_dense_stack(saved_model, saved_model.serve) is not None
     assert "numpy forward not used: logits differ" in caplog.text
     assert "numpy forward not used: 1 variables" in caplog.text
 
@@ -145,10 +151,13 @@ class _Eager:
 
 def test_bad_forward_setting_names_key_and_allowed(tmp_path: Path) -> None:
     with pytest.raises(
-        scoring.SettingsError, match=r"SCORE_FORWARD: 'numpi' is not allowed \(allowed: auto, tensorflow\)"
+        scoring_errors.SettingsError,
+        match=r"SCORE_FORWARD: 'numpi' is not allowed \(allowed: auto, tensorflow\)",
     ):
-        scoring.ScorerSettings.from_env({"AZUREML_MODEL_DIR": str(tmp_path), "SCORE_FORWARD": "numpi"})
-    settings = scoring.ScorerSettings.from_env(
+        scoring_settings.ScorerSettings.from_env(
+            {"AZUREML_MODEL_DIR": str(tmp_path), "SCORE_FORWARD": "numpi"}
+        )
+    settings = scoring_settings.ScorerSettings.from_env(
         {"AZUREML_MODEL_DIR": str(tmp_path), "SCORE_FORWARD": " TensorFlow "}
     )
     assert settings.forward == "tensorflow"
@@ -159,11 +168,11 @@ def test_load_limits_numpys_blas_pool_to_the_thread_setting(trained_model_dir: P
     # A fresh interpreter, as in a server worker: BLAS would otherwise use every core in every worker.
     program = (
         "import json, os, threadpoolctl\n"
-        "from model_service import scorer\n"
+        "import model_service.score, scorer, scoring_settings\n"
         "def blas():\n"
         "    return [p['num_threads'] for p in threadpoolctl.threadpool_info() if p['user_api'] == 'blas']\n"
         "before = blas()\n"
-        "s = scorer.Scorer(scorer.ScorerSettings.from_env(os.environ)); s.load()\n"
+        "s = scorer.Scorer(scoring_settings.ScorerSettings.from_env(os.environ)); s.load()\n"
         "print(json.dumps([before, blas(), s.forward_name]))\n"
     )
     env = {**os.environ, "AZUREML_MODEL_DIR": str(trained_model_dir), "SCORE_TF_THREADS": "1"}

@@ -28,15 +28,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import body_decoding
 import numpy as np
 import pytest
+import scoring_errors
 from flask import Request
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
 
 from model_service import score
-from model_service import scorer as scoring
 
 IMAGE_PIXELS = 784
 FLOAT32_IMAGE_BYTES = IMAGE_PIXELS * 4
@@ -547,9 +548,9 @@ def check_reply(case: Case, status: int, content_type: str | None, body: bytes) 
 @given(case=post_cases())
 def test_decoding_accepts_exactly_the_valid_bodies_and_names_every_problem(case: Case) -> None:
     try:
-        encoding = scoring.parse_content_type(case.content_type)
-        images = scoring.decode_body(case.body, encoding, MAX_BATCH)
-    except scoring.ScoringError as error:
+        encoding = body_decoding.parse_content_type(case.content_type)
+        images = body_decoding.decode_body(case.body, encoding, MAX_BATCH)
+    except scoring_errors.ScoringError as error:
         assert case.status == error.status, f"{case!r}: refused with {error.status}: {error}"
         assert case.fragment in str(error), f"{case!r}: {error} does not name {case.fragment!r}"
         return
@@ -565,8 +566,8 @@ def test_decoding_accepts_exactly_the_valid_bodies_and_names_every_problem(case:
 @given(header=st.text(_HEADER_CHARS, max_size=60))
 def test_any_content_type_header_selects_an_encoding_or_is_refused_by_name(header: str) -> None:
     try:
-        encoding = scoring.parse_content_type(header)
-    except scoring.UnsupportedMediaType as error:
+        encoding = body_decoding.parse_content_type(header)
+    except scoring_errors.UnsupportedMediaType as error:
         assert repr(header) in str(error) and error.status == 415
         return
     media_type = header.split(";")[0].strip().lower()
@@ -655,7 +656,7 @@ def test_accepted_bodies_score_like_the_model_on_the_decoded_images(
     request, _ = werkzeug_request(case)
     response = service.run(request)
     assert response.status_code == 200, (case, response.get_data())
-    encoding = scoring.parse_content_type(case.content_type)
-    images = scoring.decode_body(case.body, encoding, MAX_BATCH)
+    encoding = body_decoding.parse_content_type(case.content_type)
+    images = body_decoding.decode_body(case.body, encoding, MAX_BATCH)
     assert service.scorer is not None
     assert json.loads(response.get_data()) == service.scorer.predict(images).tolist()

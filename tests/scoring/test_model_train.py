@@ -87,9 +87,7 @@ def test_trained_model_meets_the_contract(trained_model_dir: Path):
 @pytest.mark.slow
 def test_recorded_accuracy_and_data_hash_are_those_of_the_held_out_digits(trained_model_dir: Path):
     metadata = json.loads((trained_model_dir / "metadata.json").read_text())
-    train_set, test_set = mnist.split(
-        mnist.load_digits_as_mnist(), test_fraction=train.DEFAULT_TEST_FRACTION, seed=metadata["seed"]
-    )
+    train_set, test_set = mnist.split_digits()
 
     predictions = np.argmax(_predict(_load_serve(trained_model_dir), test_set.images), axis=1)
 

@@ -15,15 +15,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import body_decoding
+import device_setup
+import json_decoding
+import model_forward
 import numpy as np
 import pytest
+import scorer
+import scoring_errors
+import scoring_settings
 from flask import Request
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
 
 from model_service import mnist, score
-from model_service import scorer as scoring
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,15 +102,15 @@ def call(service: score.ScoringService, req: Request) -> tuple[int, Any]:
 
 
 def test_settings_defaults_need_only_the_model_dir(tmp_path: Path) -> None:
-    settings = scoring.ScorerSettings.from_env({"AZUREML_MODEL_DIR": str(tmp_path)})
+    settings = scoring_settings.ScorerSettings.from_env({"AZUREML_MODEL_DIR": str(tmp_path)})
     assert settings.model_root == tmp_path
-    assert settings.max_batch == scoring.DEFAULT_MAX_BATCH
-    assert settings.max_body_bytes == scoring.DEFAULT_MAX_BODY_BYTES
-    assert settings.warmup_batches == scoring.DEFAULT_WARMUP_BATCHES
+    assert settings.max_batch == scoring_settings.DEFAULT_MAX_BATCH
+    assert settings.max_body_bytes == scoring_settings.DEFAULT_MAX_BODY_BYTES
+    assert settings.warmup_batches == scoring_settings.DEFAULT_WARMUP_BATCHES
 
 
 def test_settings_read_from_the_mapping(tmp_path: Path) -> None:
-    settings = scoring.ScorerSettings.from_env(
+    settings = scoring_settings.ScorerSettings.from_env(
         {
             "AZUREML_MODEL_DIR": str(tmp_path),
             "SCORE_MAX_BATCH": "64",
@@ -118,13 +124,15 @@ def test_settings_read_from_the_mapping(tmp_path: Path) -> None:
 
 
 def test_tensorflow_gets_one_thread_per_worker_by_default(tmp_path: Path) -> None:
-    settings = scoring.ScorerSettings.from_env({"AZUREML_MODEL_DIR": str(tmp_path)})
+    settings = scoring_settings.ScorerSettings.from_env({"AZUREML_MODEL_DIR": str(tmp_path)})
     assert settings.tf_threads == 1
 
 
 def test_default_warmup_sizes_stay_within_the_batch_limit(tmp_path: Path) -> None:
-    settings = scoring.ScorerSettings.from_env({"AZUREML_MODEL_DIR": str(tmp_path), "SCORE_MAX_BATCH": "100"})
-    assert settings.warmup_batches == tuple(s for s in scoring.DEFAULT_WARMUP_BATCHES if s <= 100)
+    settings = scoring_settings.ScorerSettings.from_env(
+        {"AZUREML_MODEL_DIR": str(tmp_path), "SCORE_MAX_BATCH": "100"}
+    )
+    assert settings.warmup_batches == tuple(s for s in scoring_settings.DEFAULT_WARMUP_BATCHES if s <= 100)
     assert 256 not in settings.warmup_batches
 
 
@@ -144,8 +152,8 @@ def test_bad_settings_name_key_value_and_allowed(
     tmp_path: Path, env: dict[str, str], fragments: list[str]
 ) -> None:
     environ = {"AZUREML_MODEL_DIR": str(tmp_path), **env} if env else {}
-    with pytest.raises(scoring.SettingsError) as caught:
-        scoring.ScorerSettings.from_env(environ)
+    with pytest.raises(scoring_errors.SettingsError) as caught:
+        scoring_settings.ScorerSettings.from_env(environ)
     for fragment in fragments:
         assert fragment in str(caught.value)
 
@@ -157,17 +165,17 @@ def test_bad_settings_name_key_value_and_allowed(
 @pytest.mark.parametrize(
     ("header", "expected"),
     [
-        (None, scoring.Encoding.JSON),
-        ("application/json", scoring.Encoding.JSON),
-        ("Application/JSON; charset=UTF-8", scoring.Encoding.JSON),
-        ("application/octet-stream", scoring.Encoding.UINT8),
-        ("application/octet-stream; dtype=uint8", scoring.Encoding.UINT8),
-        ("application/octet-stream; dtype=float32", scoring.Encoding.FLOAT32),
-        ('application/octet-stream;dtype="float32"', scoring.Encoding.FLOAT32),
+        (None, body_decoding.Encoding.JSON),
+        ("application/json", body_decoding.Encoding.JSON),
+        ("Application/JSON; charset=UTF-8", body_decoding.Encoding.JSON),
+        ("application/octet-stream", body_decoding.Encoding.UINT8),
+        ("application/octet-stream; dtype=uint8", body_decoding.Encoding.UINT8),
+        ("application/octet-stream; dtype=float32", body_decoding.Encoding.FLOAT32),
+        ('application/octet-stream;dtype="float32"', body_decoding.Encoding.FLOAT32),
     ],
 )
-def test_content_type_selects_the_encoding(header: str | None, expected: scoring.Encoding) -> None:
-    assert scoring.parse_content_type(header) is expected
+def test_content_type_selects_the_encoding(header: str | None, expected: body_decoding.Encoding) -> None:
+    assert body_decoding.parse_content_type(header) is expected
 
 
 @pytest.mark.parametrize(
@@ -182,8 +190,8 @@ def test_content_type_selects_the_encoding(header: str | None, expected: scoring
     ],
 )
 def test_unknown_content_type_is_415(header: str, fragment: str) -> None:
-    with pytest.raises(scoring.UnsupportedMediaType) as caught:
-        scoring.parse_content_type(header)
+    with pytest.raises(scoring_errors.UnsupportedMediaType) as caught:
+        body_decoding.parse_content_type(header)
     assert caught.value.status == 415
     assert fragment in str(caught.value)
 
@@ -199,30 +207,30 @@ def _fake_saved_model(directory: Path) -> Path:
 
 
 def test_model_dir_is_found_directly_or_below_the_root(tmp_path: Path) -> None:
-    assert scoring.find_model_dir(_fake_saved_model(tmp_path / "direct")) == tmp_path / "direct"
+    assert model_forward.find_model_dir(_fake_saved_model(tmp_path / "direct")) == tmp_path / "direct"
     nested = _fake_saved_model(tmp_path / "root" / "mnist-model" / "3")
-    assert scoring.find_model_dir(tmp_path / "root") == nested
+    assert model_forward.find_model_dir(tmp_path / "root") == nested
 
 
 def test_model_dir_without_or_with_two_saved_models_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "readme.txt").write_text("not a model")
     with pytest.raises(
-        scoring.ModelLoadError, match=r"no saved_model\.pb under AZUREML_MODEL_DIR=.*readme\.txt"
+        scoring_errors.ModelLoadError, match=r"no saved_model\.pb under AZUREML_MODEL_DIR=.*readme\.txt"
     ):
-        scoring.find_model_dir(tmp_path)
+        model_forward.find_model_dir(tmp_path)
     _fake_saved_model(tmp_path / "a")
     _fake_saved_model(tmp_path / "b")
-    with pytest.raises(scoring.ModelLoadError, match="2 SavedModels under"):
-        scoring.find_model_dir(tmp_path)
-    with pytest.raises(scoring.ModelLoadError, match="is not a directory"):
-        scoring.find_model_dir(tmp_path / "missing")
+    with pytest.raises(scoring_errors.ModelLoadError, match="2 SavedModels under"):
+        model_forward.find_model_dir(tmp_path)
+    with pytest.raises(scoring_errors.ModelLoadError, match="is not a directory"):
+        model_forward.find_model_dir(tmp_path / "missing")
 
 
 def test_devices_on_this_machine_are_the_cpu() -> None:
     import tensorflow as tf
 
     assert not tf.config.list_physical_devices("GPU"), "this test describes the CPU-only machine"
-    assert scoring.configure_devices(tf.config) == "/CPU:0"
+    assert device_setup.configure_devices(tf.config) == "/CPU:0"
 
 
 @pytest.mark.slow
@@ -230,8 +238,8 @@ def test_load_sizes_tensorflows_thread_pools_before_it_starts_them(trained_model
     # A fresh interpreter, as in a server worker: here TensorFlow has run already in this process.
     program = (
         "import os, tensorflow as tf\n"
-        "from model_service import scorer\n"
-        "s = scorer.Scorer(scorer.ScorerSettings.from_env(os.environ)); s.load()\n"
+        "import model_service.score, scorer, scoring_settings, device_setup\n"
+        "s = scorer.Scorer(scoring_settings.ScorerSettings.from_env(os.environ)); s.load()\n"
         "print(tf.config.threading.get_intra_op_parallelism_threads(),"
         " tf.config.threading.get_inter_op_parallelism_threads())\n"
     )
@@ -262,13 +270,13 @@ class _FakeGpuConfig:
 
 def test_devices_with_gpus_turn_on_memory_growth_for_each() -> None:
     config = _FakeGpuConfig(["GPU:0", "GPU:1"])
-    assert scoring.configure_devices(config) == "/GPU:0"
+    assert device_setup.configure_devices(config) == "/GPU:0"
     assert config.growth == [("GPU:0", True), ("GPU:1", True)]
 
 
 def test_devices_already_initialised_still_use_the_gpu_and_warn(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="azmlinfsrv.scorer"):
-        assert scoring.configure_devices(_FakeGpuConfig(["GPU:0"], fail=True)) == "/GPU:0"
+        assert device_setup.configure_devices(_FakeGpuConfig(["GPU:0"], fail=True)) == "/GPU:0"
     assert "could not turn on memory growth for GPU:0" in caplog.text
 
 
@@ -277,19 +285,49 @@ def test_devices_already_initialised_still_use_the_gpu_and_warn(caplog: pytest.L
 
 
 def test_scorer_is_not_ready_before_load(trained_model_dir: Path) -> None:
-    scorer = scoring.Scorer(scoring.ScorerSettings(model_root=trained_model_dir))
-    assert not scorer.ready
-    with pytest.raises(scoring.NotReady):
-        scorer.predict(np.zeros((1, 784), np.float32))
+    unloaded = scorer.Scorer(scoring_settings.ScorerSettings(model_root=trained_model_dir))
+    assert not unloaded.ready
+    with pytest.raises(scoring_errors.NotReady):
+        unloaded.predict(np.zeros((1, 784), np.float32))
+
+
+def test_ready_turns_true_only_after_the_warm_up_has_run(
+    trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    candidate = scorer.Scorer(
+        scoring_settings.ScorerSettings(model_root=trained_model_dir, warmup_batches=(1, 4))
+    )
+    calls: list[tuple[int, str, bool]] = []  # (batch, dtype, ready) at each forward call
+    real_load_forward = scorer.load_forward
+
+    def recording_load_forward(*args: Any, **kwargs: Any) -> Any:
+        forward = real_load_forward(*args, **kwargs)
+
+        class Recording:
+            name = forward.name
+
+            def digits(self, images: np.ndarray) -> np.ndarray:
+                calls.append((len(images), images.dtype.name, candidate.ready))
+                return forward.digits(images)
+
+        return Recording()
+
+    monkeypatch.setattr(scorer, "load_forward", recording_load_forward)
+    candidate.load()
+    warm_up = list(calls)
+    candidate.predict(np.zeros((2, 784), np.uint8))
+
+    assert sorted(warm_up) == sorted((n, dtype, False) for n in (1, 4) for dtype in ("uint8", "float32"))
+    assert candidate.ready and calls[len(warm_up) :] == [(2, "uint8", True)]
 
 
 def test_scorer_loads_on_the_cpu_and_predicts_real_digits(
     service: score.ScoringService, held_out: mnist.Dataset, model_digits: Any
 ) -> None:
-    scorer = service.scorer
-    assert scorer is not None and scorer.ready and scorer.device == "/CPU:0"
+    loaded = service.scorer
+    assert loaded is not None and loaded.ready and loaded.device == "/CPU:0"
     images = mnist.to_model_input(held_out.images)
-    digits = scorer.predict(images)
+    digits = loaded.predict(images)
     assert digits.dtype == np.int32 and digits.shape == (len(held_out),)
     np.testing.assert_array_equal(digits, model_digits(images))
     assert np.mean(digits == held_out.labels) >= 0.9
@@ -321,16 +359,16 @@ def test_load_without_serve_endpoint_is_a_clear_error(tmp_path: Path) -> None:
     import tensorflow as tf
 
     tf.saved_model.save(tf.Module(), str(tmp_path / "model"))
-    scorer = scoring.Scorer(scoring.ScorerSettings(model_root=tmp_path))
-    with pytest.raises(scoring.ModelLoadError, match="has no 'serve' endpoint"):
-        scorer.load()
-    assert not scorer.ready
+    broken = scorer.Scorer(scoring_settings.ScorerSettings(model_root=tmp_path))
+    with pytest.raises(scoring_errors.ModelLoadError, match="has no 'serve' endpoint"):
+        broken.load()
+    assert not broken.ready
 
 
 def test_load_of_a_damaged_saved_model_is_a_clear_error(tmp_path: Path) -> None:
     _fake_saved_model(tmp_path / "model").joinpath("saved_model.pb").write_bytes(b"garbage")
-    with pytest.raises(scoring.ModelLoadError, match="cannot load the SavedModel in"):
-        scoring.Scorer(scoring.ScorerSettings(model_root=tmp_path)).load()
+    with pytest.raises(scoring_errors.ModelLoadError, match="cannot load the SavedModel in"):
+        scorer.Scorer(scoring_settings.ScorerSettings(model_root=tmp_path)).load()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -418,19 +456,19 @@ def test_json_decoding_accepts_exactly_batches_of_valid_pixels(changes: list[tup
         rows[row][col] = value
     body = json.dumps({"data": rows}).encode()
     if all(_is_valid_pixel(value) for row in rows for value in row):
-        images = scoring.decode_json(body, MAX_BATCH)
+        images = json_decoding.decode_json(body, MAX_BATCH)
         np.testing.assert_array_equal(images, np.array(rows, dtype=np.float32))
     else:
-        with pytest.raises(scoring.InvalidInput):
-            scoring.decode_json(body, MAX_BATCH)
+        with pytest.raises(scoring_errors.InvalidInput):
+            json_decoding.decode_json(body, MAX_BATCH)
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.binary(max_size=4 * 3136 + 7), st.sampled_from(list(scoring.Encoding)))
-def test_any_body_decodes_to_model_input_or_is_refused(body: bytes, encoding: scoring.Encoding) -> None:
+@given(st.binary(max_size=4 * 3136 + 7), st.sampled_from(list(body_decoding.Encoding)))
+def test_any_body_decodes_to_model_input_or_is_refused(body: bytes, encoding: body_decoding.Encoding) -> None:
     try:
-        images = scoring.decode_body(body, encoding, MAX_BATCH)
-    except scoring.InvalidInput:
+        images = body_decoding.decode_body(body, encoding, MAX_BATCH)
+    except scoring_errors.InvalidInput:
         return
     assert images.ndim == 2 and images.shape[1] == 784 and 1 <= len(images) <= MAX_BATCH
     if images.dtype != np.uint8:
@@ -525,18 +563,8 @@ def test_run_before_init_is_503() -> None:
 
 
 def test_init_with_a_bad_setting_fails_before_loading(tmp_path: Path) -> None:
-    with pytest.raises(scoring.SettingsError, match="SCORE_MAX_BATCH: 'lots' is not an integer"):
+    with pytest.raises(scoring_errors.SettingsError, match="SCORE_MAX_BATCH: 'lots' is not an integer"):
         score.ScoringService().init({"AZUREML_MODEL_DIR": str(tmp_path), "SCORE_MAX_BATCH": "lots"})
-
-
-def test_entry_script_has_azure_mls_contract() -> None:
-    import inspect
-
-    from azureml_inference_server_http.api import aml_request
-
-    assert aml_request._rawHttpRequested, "run() must be decorated with @rawhttp"
-    assert list(inspect.signature(score.init).parameters) == []
-    assert list(inspect.signature(score.run).parameters) == ["request"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -585,24 +613,26 @@ _ROW = [0.5] * 784
     ],
 )
 def test_the_fast_json_path_leaves_every_doubtful_body_to_the_strict_one(body: bytes, why: str) -> None:
-    assert scoring._decode_valid_json_fast(body, MAX_BATCH) is None, why
-    with pytest.raises(scoring.InvalidInput):
-        scoring.decode_json(body, MAX_BATCH)
+    assert json_decoding.decode_valid_json_fast(body, MAX_BATCH) is None, why
+    with pytest.raises(scoring_errors.InvalidInput):
+        json_decoding.decode_json(body, MAX_BATCH)
 
 
 def test_the_fast_json_path_decodes_a_valid_batch_as_the_strict_one_would() -> None:
     rows = [[(i * 7 + j) % 256 / 255.0 for j in range(784)] for i in range(3)]
     body = json.dumps({"data": rows}).encode()
-    fast = scoring._decode_valid_json_fast(body, MAX_BATCH)
+    fast = json_decoding.decode_valid_json_fast(body, MAX_BATCH)
     assert fast is not None
     np.testing.assert_array_equal(fast, np.asarray(rows, dtype=np.float32))
-    assert scoring._decode_valid_json_fast(body, max_batch=2) is None  # over the limit: strict explains
+    assert json_decoding.decode_valid_json_fast(body, max_batch=2) is None  # over the limit: strict explains
 
 
 def test_a_duplicate_key_is_left_to_the_strict_path_which_keeps_the_last() -> None:
     body = json.dumps({"data": [_ROW]}).encode().replace(b"{", b'{"data": [[1]], ', 1)
-    assert scoring._decode_valid_json_fast(body, MAX_BATCH) is None
-    np.testing.assert_array_equal(scoring.decode_json(body, MAX_BATCH), np.asarray([_ROW], dtype=np.float32))
+    assert json_decoding.decode_valid_json_fast(body, MAX_BATCH) is None
+    np.testing.assert_array_equal(
+        json_decoding.decode_json(body, MAX_BATCH), np.asarray([_ROW], dtype=np.float32)
+    )
 
 
 def test_the_reused_json_parser_decodes_one_batch_after_another_and_after_refusals() -> None:
@@ -613,9 +643,9 @@ def test_the_reused_json_parser_decodes_one_batch_after_another_and_after_refusa
     broken = b'{"data": [[0.5, '  # refused by the parser itself
     for _ in range(3):
         for body, rows in zip(bodies, (first, second), strict=True):
-            assert scoring._decode_valid_json_fast(refused, MAX_BATCH) is None
-            assert scoring._decode_valid_json_fast(broken, MAX_BATCH) is None
-            fast = scoring._decode_valid_json_fast(body, MAX_BATCH)
+            assert json_decoding.decode_valid_json_fast(refused, MAX_BATCH) is None
+            assert json_decoding.decode_valid_json_fast(broken, MAX_BATCH) is None
+            fast = json_decoding.decode_valid_json_fast(body, MAX_BATCH)
             assert fast is not None, "the reused parser must take the next valid batch"
             np.testing.assert_array_equal(fast, np.asarray(rows, dtype=np.float32))
 
@@ -623,11 +653,11 @@ def test_the_reused_json_parser_decodes_one_batch_after_another_and_after_refusa
 def test_each_thread_has_its_own_json_parser_and_big_bodies_get_a_new_one() -> None:
     import threading
 
-    mine = scoring._json_parser(100)
-    assert scoring._json_parser(100) is mine
-    assert scoring._json_parser(scoring._REUSED_PARSER_MAX_BYTES + 1) is not mine
+    mine = json_decoding.json_parser(100)
+    assert json_decoding.json_parser(100) is mine
+    assert json_decoding.json_parser(json_decoding.REUSED_PARSER_MAX_BYTES + 1) is not mine
     seen: list[object] = []
-    worker = threading.Thread(target=lambda: seen.append(scoring._json_parser(100)))
+    worker = threading.Thread(target=lambda: seen.append(json_decoding.json_parser(100)))
     worker.start()
     worker.join()
     assert seen and seen[0] is not mine

@@ -1,0 +1,113 @@
+"""The scorer's settings, read from the environment once (in `init()`); every bad value is named.
+
+| Variable | Default | Allowed |
+|---|---|---|
+| AZUREML_MODEL_DIR | (required) | a directory holding one SavedModel |
+| SCORE_MAX_BATCH | 1024 | 1..65536 images per request |
+| SCORE_MAX_BODY_BYTES | 32 MiB | 1024..1 GiB |
+| SCORE_WARMUP_BATCHES | 1,8,256 (those <= the max batch) | each 1..max batch |
+| SCORE_TF_THREADS | 1 | 0..256 (0: the libraries' defaults) |
+| SCORE_FORWARD | auto | auto, tensorflow |
+
+docs/scoring.md explains each; the environment is passed in (a mapping), so tests hand in a dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from scoring_errors import SettingsError
+
+ENV_MODEL_DIR = "AZUREML_MODEL_DIR"
+ENV_MAX_BATCH = "SCORE_MAX_BATCH"
+ENV_MAX_BODY_BYTES = "SCORE_MAX_BODY_BYTES"
+ENV_WARMUP_BATCHES = "SCORE_WARMUP_BATCHES"
+ENV_TF_THREADS = "SCORE_TF_THREADS"
+ENV_FORWARD = "SCORE_FORWARD"
+
+DEFAULT_MAX_BATCH = 1024
+# A JSON batch of 1024 images with float32 values printed in full is ~18 MB.
+DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+DEFAULT_WARMUP_BATCHES = (1, 8, 256)
+# Each gunicorn worker is its own process with its own TensorFlow and BLAS: pools as wide as the
+# machine in every worker fight each other, so scale with workers, not threads (docs/scoring.md).
+DEFAULT_TF_THREADS = 1
+# auto: on a CPU, the numpy forward (dense_forward.py) once it has matched TensorFlow's logits;
+# on a GPU, and with `tensorflow`, the compiled TensorFlow forward.
+FORWARD_CHOICES = ("auto", "tensorflow")
+DEFAULT_FORWARD = "auto"
+_TF_THREADS_RANGE = (0, 256)
+_MAX_BATCH_RANGE = (1, 65536)
+_MAX_BODY_RANGE = (1024, 1024**3)
+
+
+@dataclass(frozen=True)
+class ScorerSettings:
+    """What a scorer needs; built from the environment by `from_env`, or directly in tests."""
+
+    model_root: Path
+    max_batch: int = DEFAULT_MAX_BATCH
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    warmup_batches: tuple[int, ...] = DEFAULT_WARMUP_BATCHES
+    tf_threads: int = DEFAULT_TF_THREADS
+    forward: str = DEFAULT_FORWARD
+
+    def __post_init__(self) -> None:
+        if self.forward not in FORWARD_CHOICES:
+            raise SettingsError(
+                f"{ENV_FORWARD}: {self.forward!r} is not allowed (allowed: {', '.join(FORWARD_CHOICES)})"
+            )
+        _check_range(ENV_MAX_BATCH, self.max_batch, _MAX_BATCH_RANGE)
+        _check_range(ENV_TF_THREADS, self.tf_threads, _TF_THREADS_RANGE)
+        _check_range(ENV_MAX_BODY_BYTES, self.max_body_bytes, _MAX_BODY_RANGE)
+        for size in self.warmup_batches:
+            _check_range(ENV_WARMUP_BATCHES, size, (1, self.max_batch))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> ScorerSettings:
+        """Read AZUREML_MODEL_DIR (required) and the optional SCORE_* settings from `environ`."""
+        model_dir = environ.get(ENV_MODEL_DIR, "").strip()
+        if not model_dir:
+            raise SettingsError(
+                f"{ENV_MODEL_DIR} is not set: Azure ML sets it to the registered model's directory; "
+                "locally pass --model_dir to azmlinfsrv"
+            )
+        max_batch = _int_setting(environ, ENV_MAX_BATCH, DEFAULT_MAX_BATCH)
+        # Unless set, warm up at the default sizes the batch limit allows.
+        default_warmup = tuple(size for size in DEFAULT_WARMUP_BATCHES if size <= max_batch) or (1,)
+        return cls(
+            model_root=Path(model_dir),
+            max_batch=max_batch,
+            max_body_bytes=_int_setting(environ, ENV_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES),
+            warmup_batches=_int_list_setting(environ, ENV_WARMUP_BATCHES, default_warmup),
+            tf_threads=_int_setting(environ, ENV_TF_THREADS, DEFAULT_TF_THREADS),
+            forward=(environ.get(ENV_FORWARD) or DEFAULT_FORWARD).strip().lower(),
+        )
+
+
+def _int_setting(environ: Mapping[str, str], key: str, default: int) -> int:
+    raw = environ.get(key)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{key}: {raw!r} is not an integer") from None
+
+
+def _int_list_setting(environ: Mapping[str, str], key: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    raw = environ.get(key)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return tuple(int(part) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise SettingsError(f"{key}: {raw!r} is not a comma-separated list of integers") from None
+
+
+def _check_range(key: str, value: int, allowed: tuple[int, int]) -> None:
+    low, high = allowed
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SettingsError(f"{key}: {value!r} is not allowed (allowed: an integer in {low}..{high})")
