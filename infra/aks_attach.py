@@ -1,11 +1,19 @@
 """The Azure ML SDK v1 attach of an AKS cluster: a `machinelearningservices.Compute` of type AKS.
 
 Only the v1 target needs it (`GpuAksCluster`); a v2 stack uses the cluster part alone (gpu_aks.py).
+
+It sends what azureml-core's own attach sends (`AksCompute._build_attach_payload` and
+`ComputeTarget._attach`): the workspace's location, the cluster's resource id, the cluster
+purpose, the load balancer type and the TLS settings; no description, agent count, VM size or
+tags. The service does not update an attach in place, and none of those routine values (node
+count, tags) may cause a second PUT: so the attach changes only when what it sends changes, and
+then it is replaced, the old one deleted first because the name stays.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import containerservice, machinelearningservices
@@ -16,16 +24,12 @@ from config import SslConfig
 @dataclass
 class AksAttachArgs:
     resource_group_name: pulumi.Input[str]
-    location: pulumi.Input[str]
+    workspace_location: pulumi.Input[str]  # the workspace's region, as azureml-core sends it
     workspace_name: pulumi.Input[str]
     compute_name: str
-    cluster_name: str
-    vm_size: str
-    node_count: int
     cluster_purpose: str  # "DevTest" | "FastProd"
     load_balancer_type: str  # "PublicIp" | "InternalLoadBalancer"
     ssl: SslConfig | None = None
-    tags: pulumi.Input[dict[str, str]] = field(default_factory=dict)
 
 
 def declare_aks_attach(
@@ -33,7 +37,7 @@ def declare_aks_attach(
     args: AksAttachArgs,
     cluster: containerservice.ManagedCluster,
     parent: pulumi.Resource,
-    depends_on: list[pulumi.Resource],
+    depends_on: Sequence[pulumi.Resource] = (),
 ) -> machinelearningservices.Compute:
     """Attach `cluster` to the workspace as compute `args.compute_name`, a child of `parent`."""
     return machinelearningservices.Compute(
@@ -41,32 +45,33 @@ def declare_aks_attach(
         compute_name=args.compute_name,
         resource_group_name=args.resource_group_name,
         workspace_name=args.workspace_name,
-        location=args.location,
+        location=args.workspace_location,
         properties=machinelearningservices.AKSArgs(
             compute_type="AKS",
             resource_id=cluster.id,
-            description=f"GPU AKS cluster {args.cluster_name} ({args.node_count} × {args.vm_size})",
             properties=machinelearningservices.AKSSchemaPropertiesArgs(
                 cluster_purpose=args.cluster_purpose,
                 load_balancer_type=args.load_balancer_type,
-                agent_count=args.node_count,
-                agent_vm_size=args.vm_size,
                 ssl_configuration=_ssl_configuration(args.ssl),
             ),
         ),
-        tags=args.tags,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[cluster, *depends_on]),
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            depends_on=[cluster, *depends_on],
+            replace_on_changes=["properties", "location"],
+            delete_before_replace=True,
+        ),
     )
 
 
-def _ssl_configuration(ssl: SslConfig | None) -> machinelearningservices.SslConfigurationArgs:
+def _ssl_configuration(ssl: SslConfig | None) -> machinelearningservices.SslConfigurationArgs | None:
+    """As azureml-core's attach: nothing without TLS, status "Auto" for a Microsoft certificate
+    on a leaf domain label, "Enabled" for the user's own certificate and key."""
     if ssl is None:
-        return machinelearningservices.SslConfigurationArgs(
-            status=machinelearningservices.SslConfigStatus.DISABLED
-        )
+        return None
     if ssl.leaf_domain_label:
         return machinelearningservices.SslConfigurationArgs(
-            status=machinelearningservices.SslConfigStatus.ENABLED,
+            status=machinelearningservices.SslConfigStatus.AUTO,
             leaf_domain_label=ssl.leaf_domain_label,
             overwrite_existing_domain=ssl.overwrite_existing_domain,
         )

@@ -5,6 +5,11 @@ the GPU pool, the NVIDIA device plugin on it, and its kubeconfigs.
         ├── ManagedCluster        system-assigned identity; agent pool 0 = the GPU pool
         ├── kubernetes Provider   from the cluster's admin kubeconfig (a secret, never exported)
         └── DaemonSet             nvidia-device-plugin, depends on the cluster
+    `kubeconfig`                  the cluster USER kubeconfig (a secret), what a stack exports
+
+A changed VM size of the first pool cannot be applied in place (AKS resizes no pool, and the
+first pool is the system pool): the cluster is replaced, the old one deleted first since the
+name stays. Preview shows that replace; the policy pack warns about it.
 
 Azure ML SDK v1 deploys only to a cluster's FIRST node pool, so the GPU pool is that pool (and the
 system pool). The children are declared under the caller's component (`parent`), so a v1 stack
@@ -14,6 +19,7 @@ system pool). The children are declared under the caller's component (`parent`),
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -41,7 +47,8 @@ class GpuAksArgs:
 
 @dataclass(frozen=True)
 class GpuAks:
-    """What `declare_gpu_aks` declared; `kubeconfig` is the user kubeconfig (a secret)."""
+    """What `declare_gpu_aks` declared; `kubeconfig` is the user kubeconfig (a secret): the admin
+    one stays inside the Kubernetes provider's (secret) config."""
 
     cluster: containerservice.ManagedCluster
     kubernetes: k8s.Provider
@@ -49,8 +56,11 @@ class GpuAks:
     kubeconfig: pulumi.Output[str]
 
 
-def declare_gpu_aks(name: str, args: GpuAksArgs, parent: pulumi.Resource) -> GpuAks:
-    """Declare the cluster, its Kubernetes provider and the device plugin as children of `parent`."""
+def declare_gpu_aks(
+    name: str, args: GpuAksArgs, parent: pulumi.Resource, after: Sequence[pulumi.Resource] = ()
+) -> GpuAks:
+    """Declare the cluster, its Kubernetes provider and the device plugin as children of
+    `parent`. The cluster waits for `after` on create and is deleted before it on destroy."""
     cluster = containerservice.ManagedCluster(
         f"{name}-aks",
         resource_name_=args.cluster_name,
@@ -73,7 +83,12 @@ def declare_gpu_aks(name: str, args: GpuAksArgs, parent: pulumi.Resource) -> Gpu
             )
         ],
         tags=args.tags,
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            depends_on=list(after),
+            replace_on_changes=["agentPoolProfiles[*].vmSize"],
+            delete_before_replace=True,
+        ),
     )
     credentials = containerservice.list_managed_cluster_admin_credentials_output(
         resource_group_name=args.resource_group_name,
@@ -89,8 +104,15 @@ def declare_gpu_aks(name: str, args: GpuAksArgs, parent: pulumi.Resource) -> Gpu
     device_plugin = _device_plugin(
         f"{name}-nvidia-device-plugin", args.device_plugin_image, parent, kubernetes, cluster
     )
+    # Exported instead of the admin one: `az aks get-credentials --admin` gives admin access.
+    user = containerservice.list_managed_cluster_user_credentials_output(
+        resource_group_name=args.resource_group_name,
+        resource_name=cluster.name,
+        opts=pulumi.InvokeOutputOptions(parent=parent),
+    )
+    user_kubeconfig = pulumi.Output.secret(user.kubeconfigs.apply(_first_kubeconfig))
     return GpuAks(
-        cluster=cluster, kubernetes=kubernetes, device_plugin=device_plugin, kubeconfig=admin_kubeconfig
+        cluster=cluster, kubernetes=kubernetes, device_plugin=device_plugin, kubeconfig=user_kubeconfig
     )
 
 

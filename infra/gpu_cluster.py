@@ -3,12 +3,12 @@
 
     GpuAksCluster (amlgpu:azure:GpuAksCluster)
         ├── ManagedCluster        system-assigned identity; agent pool 0 = the GPU pool
-        ├── kubernetes Provider   from the cluster's admin kubeconfig (a secret)
+        ├── kubernetes Provider   from the cluster's admin kubeconfig (a secret, not exported)
         ├── DaemonSet             nvidia-device-plugin, depends on the cluster
         └── Compute               compute_type AKS, depends on the device plugin and the cluster
 
 The dependencies are explicit so destroy detaches the compute first, then removes the device
-plugin, then the cluster.
+plugin, then the cluster, and only then what the cluster was declared `after` (the workspace).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class GpuAksClusterArgs:
     resource_group_name: pulumi.Input[str]
     location: pulumi.Input[str]
     workspace_name: pulumi.Input[str]
+    workspace_location: pulumi.Input[str]
     cluster_name: str
     dns_prefix: str
     compute_name: str
@@ -40,10 +41,11 @@ class GpuAksClusterArgs:
     ssl: SslConfig | None = None
     tags: pulumi.Input[dict[str, str]] = field(default_factory=dict)
     device_plugin_image: str = DEVICE_PLUGIN_IMAGE
+    after: list[pulumi.Resource] = field(default_factory=list)  # outlive the cluster on destroy
 
 
 class GpuAksCluster(pulumi.ComponentResource):
-    """Outputs: `cluster_name`, `cluster_id`, `compute_name`, `kubeconfig` (secret)."""
+    """Outputs: `cluster_name`, `cluster_id`, `compute_name`, `kubeconfig` (the user's, secret)."""
 
     cluster_name: pulumi.Output[str]
     cluster_id: pulumi.Output[str]
@@ -72,21 +74,18 @@ class GpuAksCluster(pulumi.ComponentResource):
                 device_plugin_image=args.device_plugin_image,
             ),
             parent=self,
+            after=args.after,
         )
         self.compute = declare_aks_attach(
             name,
             AksAttachArgs(
                 resource_group_name=args.resource_group_name,
-                location=args.location,
+                workspace_location=args.workspace_location,
                 workspace_name=args.workspace_name,
                 compute_name=args.compute_name,
-                cluster_name=args.cluster_name,
-                vm_size=args.vm_size,
-                node_count=args.node_count,
                 cluster_purpose=args.cluster_purpose,
                 load_balancer_type=args.load_balancer_type,
                 ssl=args.ssl,
-                tags=args.tags,
             ),
             cluster=aks.cluster,
             parent=self,

@@ -39,17 +39,23 @@ class MlWorkspaceArgs:
 
 
 class MlWorkspace(pulumi.ComponentResource):
-    """Outputs: `subscription_id`, `resource_group_name`, `workspace_name`, `workspace_id`."""
+    """Outputs: `subscription_id`, `resource_group_name`, `workspace_name`, `workspace_id`, and
+    `location`: the workspace's own region (an adopted one's may differ from the stack's).
+    `destroy_last` holds the created Workspace (nothing when adopted): what the cluster is
+    declared after, so that destroy deletes the cluster before it."""
 
     subscription_id: pulumi.Output[str]
     resource_group_name: pulumi.Output[str]
     workspace_name: pulumi.Output[str]
     workspace_id: pulumi.Output[str]
+    location: pulumi.Output[str]
+    destroy_last: list[pulumi.Resource]
 
     def __init__(self, name: str, args: MlWorkspaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         # Children inherit the transformation (see aliases.py for why).
         own = pulumi.ResourceOptions(transformations=[drop_api_version_aliases])
         super().__init__("amlgpu:azure:MlWorkspace", name, None, pulumi.ResourceOptions.merge(opts, own))
+        self.destroy_last = []
         if args.existing is not None:
             self._adopt(args.existing)
         else:
@@ -60,10 +66,12 @@ class MlWorkspace(pulumi.ComponentResource):
                 "resource_group_name": self.resource_group_name,
                 "workspace_name": self.workspace_name,
                 "workspace_id": self.workspace_id,
+                "location": self.location,
             }
         )
 
     def _adopt(self, existing: ExistingWorkspace) -> None:
+        # Invokes below go through the parent's provider: the adopted subscription's, if given.
         self.subscription_id = pulumi.Output.from_input(existing.subscription_id)
         self.resource_group_name = pulumi.Output.from_input(existing.resource_group)
         self.workspace_name = pulumi.Output.from_input(existing.name)
@@ -71,6 +79,13 @@ class MlWorkspace(pulumi.ComponentResource):
             f"/subscriptions/{existing.subscription_id}/resourceGroups/{existing.resource_group}"
             f"/providers/Microsoft.MachineLearningServices/workspaces/{existing.name}"
         )
+        # Read, not assumed: the attach must go to the workspace's region, as azureml-core sends it.
+        found = machinelearningservices.get_workspace_output(
+            resource_group_name=existing.resource_group,
+            workspace_name=existing.name,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        self.location = found.location.apply(lambda location: location or "")
 
     def _create(self, name: str, args: MlWorkspaceArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)
@@ -102,8 +117,10 @@ class MlWorkspace(pulumi.ComponentResource):
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=client.tenant_id,
                 sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
-                # Azure ML adds its own identity's access policy when it creates the workspace.
-                access_policies=[],
+                # No access_policies, not even []: Azure ML adds its workspace identity's policy,
+                # and a declared list is sent with every later PUT of the vault (a changed tag is
+                # enough), replacing that policy. Left out, azure-native sends [] on create only
+                # and keeps the vault's policies on update (pulumi/pulumi-azure-native#2951).
                 enable_soft_delete=True,
                 soft_delete_retention_in_days=KEY_VAULT_SOFT_DELETE_DAYS,
             ),
@@ -159,3 +176,5 @@ class MlWorkspace(pulumi.ComponentResource):
         self.resource_group_name = group.name
         self.workspace_name = workspace.name
         self.workspace_id = workspace.id
+        self.location = workspace.location
+        self.destroy_last = [workspace]

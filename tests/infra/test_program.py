@@ -16,6 +16,7 @@ from config import ConfigError
 from program_harness import (
     FAKE_KUBECONFIG,
     FAKE_SUBSCRIPTION,
+    FAKE_USER_KUBECONFIG,
     MODEL_DEPLOYMENT_TYPE,
     AzureMocks,
     ProgramRun,
@@ -103,7 +104,7 @@ def test_the_compute_attaches_this_stacks_cluster_as_aks(dev: ProgramRun):
     assert properties["resourceId"] == cluster.id
     assert properties["properties"]["clusterPurpose"] == "DevTest"
     assert properties["properties"]["loadBalancerType"] == "PublicIp"
-    assert properties["properties"]["sslConfiguration"] == {"status": "Disabled"}
+    assert "sslConfiguration" not in properties["properties"]  # no TLS: azureml-core sends none
     assert compute.inputs["workspaceName"] == dev.one(WORKSPACE).outputs["name"]
 
 
@@ -142,7 +143,7 @@ def test_every_azure_resource_is_a_child_of_its_component(dev: ProgramRun):
 def test_outputs_and_the_kubeconfig_is_a_secret(dev: ProgramRun):
     outputs = dev.outputs
     assert outputs["kubeconfig"].secret
-    assert outputs["kubeconfig"].value == FAKE_KUBECONFIG
+    assert outputs["kubeconfig"].value == FAKE_USER_KUBECONFIG
     assert outputs["subscription_id"].value == FAKE_SUBSCRIPTION
     assert outputs["resource_group"].value == dev.one("azure-native:resources:ResourceGroup").outputs["name"]
     assert outputs["workspace_name"].value == dev.one(WORKSPACE).outputs["name"]
@@ -249,16 +250,6 @@ def test_adopting_a_workspace_declares_none_of_its_parts(model_dir: Path):
     assert run.outputs["workspace_id"].value.endswith(
         "/resourceGroups/rg-ml/providers/Microsoft.MachineLearningServices/workspaces/mlw-x"
     )
-
-
-def test_ssl_leaf_domain_label(model_dir: Path):
-    config = dev_config(model_dir)
-    config["aml-gpu-inference:cluster"] = {
-        **config["aml-gpu-inference:cluster"],
-        "ssl": {"leafDomainLabel": "mnist"},
-    }
-    ssl = run_program(config, stack="dev").one(COMPUTE).inputs["properties"]["properties"]["sslConfiguration"]
-    assert ssl == {"status": "Enabled", "leafDomainLabel": "mnist", "overwriteExistingDomain": False}
 
 
 def test_ssl_certificate_and_key_reach_the_compute_only_as_secrets(model_dir: Path):

@@ -1,0 +1,138 @@
+"""The v1 Azure stack's rendered inputs, checked against what Azure and azureml-core need.
+
+Each test guards a fault no mock of ours could see (issue 13): what the key vault, the AKS attach
+and the cluster send on a later update, how TLS is requested, which region the attach goes to,
+which kubeconfig is exported. Azure is faked by `program_harness.AzureMocks`; the program, its
+components and the SDK's registration path are real.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pulumi.runtime import rpc
+
+from program_harness import (
+    FAKE_KUBECONFIG,
+    FAKE_USER_KUBECONFIG,
+    FAKE_WORKSPACE_LOCATION,
+    ProgramRun,
+    run_program,
+    stack_config,
+)
+
+CLUSTER = "azure-native:containerservice:ManagedCluster"
+COMPUTE = "azure-native:machinelearningservices:Compute"
+WORKSPACE = "azure-native:machinelearningservices:Workspace"
+VAULT = "azure-native:keyvault:Vault"
+DEVICE_PLUGIN = "kubernetes:apps/v1:DaemonSet"
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    model = tmp_path_factory.mktemp("model")
+    (model / "saved_model.pb").write_bytes(b"graph")
+    return model
+
+
+def dev_config(model_dir: Path, cluster: dict[str, Any] | None = None, **top: Any) -> dict[str, Any]:
+    config = stack_config("dev")
+    config["aml-gpu-inference:model"] = {"name": "mnist-dnn", "dir": str(model_dir)}
+    if cluster:
+        config["aml-gpu-inference:cluster"] = {**config["aml-gpu-inference:cluster"], **cluster}
+    config.update({f"aml-gpu-inference:{key}": value for key, value in top.items()})
+    return config
+
+
+@pytest.fixture(scope="module")
+def dev(model_dir: Path) -> ProgramRun:
+    return run_program(dev_config(model_dir), stack="dev")
+
+
+def attach_inputs(run: ProgramRun) -> dict[str, Any]:
+    return run.one(COMPUTE).inputs
+
+
+# --- the key vault ------------------------------------------------------------------------------
+
+
+def test_the_key_vault_declares_no_access_policies_so_an_update_keeps_azure_mls(dev: ProgramRun):
+    # An explicit list (even []) is sent on every later PUT and replaces the policy Azure ML adds
+    # for the workspace identity; left out, azure-native keeps what the vault has.
+    assert "accessPolicies" not in dev.one(VAULT).inputs["properties"]
+
+
+# --- the AKS attach -----------------------------------------------------------------------------
+
+
+def test_the_attach_sends_what_azureml_cores_own_attach_sends(dev: ProgramRun):
+    compute = attach_inputs(dev)
+    assert compute["properties"] == {
+        "computeType": "AKS",
+        "resourceId": dev.one(CLUSTER).id,
+        "properties": {"clusterPurpose": "DevTest", "loadBalancerType": "PublicIp"},
+    }
+    assert "tags" not in compute
+    assert compute["location"] == dev.one(WORKSPACE).inputs["location"]
+
+
+def test_node_count_and_tag_changes_leave_the_attach_untouched(model_dir: Path, dev: ProgramRun):
+    changed = run_program(
+        dev_config(
+            model_dir, cluster={"nodeCount": 4}, tags={"owner": "someone-else", "expires-on": "2026-12-01"}
+        ),
+        stack="dev",
+    )
+    assert attach_inputs(changed) == attach_inputs(dev)
+    assert changed.one(CLUSTER).inputs["agentPoolProfiles"][0]["count"] == 4  # scaled in place
+
+
+def test_a_changed_attach_is_replaced_delete_first_under_the_same_name(dev: ProgramRun):
+    compute = dev.one(COMPUTE)
+    assert "properties" in compute.replace_on_changes
+    assert compute.delete_before_replace
+
+
+def test_a_changed_gpu_vm_size_replaces_the_cluster_delete_first(dev: ProgramRun):
+    cluster = dev.one(CLUSTER)
+    assert "agentPoolProfiles[*].vmSize" in cluster.replace_on_changes
+    assert cluster.delete_before_replace  # same name: the old cluster must go first
+
+
+def test_a_leaf_domain_label_requests_a_microsoft_certificate_with_status_auto(model_dir: Path):
+    run = run_program(dev_config(model_dir, cluster={"ssl": {"leafDomainLabel": "mnist"}}), stack="dev")
+    ssl = attach_inputs(run)["properties"]["properties"]["sslConfiguration"]
+    assert ssl == {"status": "Auto", "leafDomainLabel": "mnist", "overwriteExistingDomain": False}
+
+
+def test_an_adopted_workspaces_attach_goes_to_the_workspaces_region(model_dir: Path):
+    existing = {
+        "subscriptionId": "00000000-0000-4000-8000-00000000000a",
+        "resourceGroup": "rg-ml",
+        "name": "mlw-x",
+    }
+    run = run_program(dev_config(model_dir, workspace={"existing": existing}), stack="dev")
+    assert attach_inputs(run)["location"] == FAKE_WORKSPACE_LOCATION
+
+
+# --- outputs and destroy order -------------------------------------------------------------------
+
+
+def test_the_exported_kubeconfig_is_the_users_never_the_admins(dev: ProgramRun):
+    kubeconfig = dev.outputs["kubeconfig"]
+    assert kubeconfig.secret
+    assert kubeconfig.value == FAKE_USER_KUBECONFIG
+    for output in dev.outputs.values():
+        assert FAKE_KUBECONFIG not in str(output.value)
+
+
+def test_destroy_removes_attach_then_device_plugin_then_cluster_then_workspace(dev: ProgramRun):
+    # `pulumi destroy` deletes in reverse dependency order: each resource before what it waits for.
+    compute, plugin, cluster, workspace = (dev.one(t) for t in (COMPUTE, DEVICE_PLUGIN, CLUSTER, WORKSPACE))
+    assert dev.depends_transitively(compute, plugin)
+    assert dev.depends_transitively(plugin, cluster)
+    assert dev.depends_transitively(cluster, workspace)
+    assert not dev.depends_transitively(workspace, cluster)
+    assert rpc.is_rpc_secret(dev.one("pulumi:providers:kubernetes").inputs["kubeconfig"])
