@@ -81,8 +81,8 @@ class OnlineServiceArgs:
 
 
 class OnlineService(pulumi.ComponentResource):
-    """Outputs: `scoring_uri`, `swagger_uri`, `live_colour`, `serving_colour`, `primary_key` and
-    `secondary_key` (secrets, empty with AMLToken auth)."""
+    """Outputs: `scoring_uri`, `swagger_uri`, `primary_key` and `secondary_key` (secrets; empty
+    with AMLToken auth, where callers ask Azure ML for a token instead)."""
 
     scoring_uri: pulumi.Output[str]
     swagger_uri: pulumi.Output[str]
@@ -117,11 +117,15 @@ class OnlineService(pulumi.ComponentResource):
         deployment = _deployment(name, args, endpoint, common, self)
         _traffic_steps(name, args, endpoint, deployment, self)
 
-        keys = ml.list_online_endpoint_keys_output(
-            endpoint_name=endpoint.name, **common, opts=pulumi.InvokeOutputOptions(parent=self)
-        )
-        self.primary_key = pulumi.Output.secret(keys.primary_key.apply(lambda key: key or ""))
-        self.secondary_key = pulumi.Output.secret(keys.secondary_key.apply(lambda key: key or ""))
+        if args.auth_mode == "Key":
+            keys = ml.list_online_endpoint_keys_output(
+                endpoint_name=endpoint.name, **common, opts=pulumi.InvokeOutputOptions(parent=self)
+            )
+            primary, secondary = keys.primary_key, keys.secondary_key
+        else:  # an AMLToken endpoint has no keys to list
+            primary = secondary = pulumi.Output.from_input(None)
+        self.primary_key = pulumi.Output.secret(primary.apply(lambda key: key or ""))
+        self.secondary_key = pulumi.Output.secret(secondary.apply(lambda key: key or ""))
         self.scoring_uri = endpoint.properties.apply(lambda props: props.scoring_uri or "")
         self.swagger_uri = endpoint.properties.apply(lambda props: props.swagger_uri or "")
         self.register_outputs(
