@@ -4,12 +4,16 @@ Order (the first that yields a token wins):
     1. service principal   AZURE_CLIENT_ID + AZURE_TENANT_ID + AZURE_CLIENT_SECRET
                            (the variables the azure-native provider reads too)
     2. managed identity    MsiAuthentication (a user-assigned identity when AZURE_CLIENT_ID
-                           is set without a secret)
+                           is set without a secret), only where the host advertises one
+                           (IDENTITY_ENDPOINT or MSI_ENDPOINT): elsewhere, e.g. on a laptop,
+                           its metadata request waits on an address nothing answers
     3. Azure CLI login     AzureCliAuthentication (`az login`)
 
 Each candidate is probed with `get_authentication_header()`, which fetches an ARM token, so a
 candidate that cannot authenticate is skipped here, with its reason, rather than failing later
-in the middle of a deployment. If none works, `AzureAuthError` lists every attempt.
+in the middle of a deployment. Each probe gets `probe_timeout_s`: the SDK sets no timeout of its
+own, so a probe that hangs is abandoned (its thread left to finish) and the next one tried. If
+none works, `AzureAuthError` lists every attempt.
 
 The environment is read through the mapping passed in (tests hand in a dict). The secret is
 passed straight to the SDK object and never logged, stored or put into an error message.
@@ -17,11 +21,14 @@ passed straight to the SDK object and never logged, stored or put into an error 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 SERVICE_PRINCIPAL_VARIABLES: tuple[str, ...] = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET")
+MANAGED_IDENTITY_VARIABLES: tuple[str, ...] = ("IDENTITY_ENDPOINT", "MSI_ENDPOINT")
+PROBE_TIMEOUT_S = 20.0  # a token normally comes within a few seconds; `az` itself may take ~10
 
 
 class AuthSdk(Protocol):
@@ -42,8 +49,9 @@ class Attempt:
     reason: str  # why it was skipped or failed; never contains the secret
 
 
-def resolve_auth(sdk: AuthSdk, environ: Mapping[str, str]) -> Any:
-    """The first azureml-core authentication object that can obtain a token.
+def resolve_auth(sdk: AuthSdk, environ: Mapping[str, str], probe_timeout_s: float = PROBE_TIMEOUT_S) -> Any:
+    """The first azureml-core authentication object that can obtain a token within
+    `probe_timeout_s`.
 
     Raises `AzureAuthError` naming every method tried and why each failed.
     """
@@ -51,7 +59,7 @@ def resolve_auth(sdk: AuthSdk, environ: Mapping[str, str]) -> Any:
     for method, build in _candidates(sdk, environ):
         try:
             auth = build()
-            auth.get_authentication_header()  # fetches a token: proves the credential works
+            _probe(auth, probe_timeout_s)  # fetches a token: proves the credential works
         except _Skip as skip:
             attempts.append(Attempt(method, str(skip)))
             continue
@@ -63,7 +71,25 @@ def resolve_auth(sdk: AuthSdk, environ: Mapping[str, str]) -> Any:
 
 
 class _Skip(Exception):
-    """A candidate that does not apply (its settings are absent)."""
+    """A candidate that does not apply (its settings are absent), or did not answer in time."""
+
+
+def _probe(auth: Any, timeout_s: float) -> None:
+    outcome: dict[str, BaseException] = {}
+
+    def fetch() -> None:
+        try:
+            auth.get_authentication_header()
+        except BaseException as error:  # handed to the caller below
+            outcome["error"] = error
+
+    worker = threading.Thread(target=fetch, name="azure-auth-probe", daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if worker.is_alive():
+        raise _Skip(f"no token within {timeout_s:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
 
 
 def _candidates(sdk: AuthSdk, environ: Mapping[str, str]) -> list[tuple[str, Callable[[], Any]]]:
@@ -79,6 +105,8 @@ def _candidates(sdk: AuthSdk, environ: Mapping[str, str]) -> list[tuple[str, Cal
         )
 
     def managed_identity() -> Any:
+        if not any(environ.get(name) for name in MANAGED_IDENTITY_VARIABLES):
+            raise _Skip(f"not advertised ({', '.join(MANAGED_IDENTITY_VARIABLES)} not set)")
         client_id = environ.get("AZURE_CLIENT_ID")
         if client_id and not environ.get("AZURE_CLIENT_SECRET"):
             # A client id without a secret names a user-assigned identity.
@@ -109,6 +137,6 @@ def _summary(attempts: list[Attempt]) -> str:
     lines += [f"  - {attempt.method}: {attempt.reason}" for attempt in attempts]
     lines.append(
         "Set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET for a service principal, "
-        "run on a machine with a managed identity, or run `az login`."
+        "run where a managed identity is advertised (IDENTITY_ENDPOINT or MSI_ENDPOINT), or run `az login`."
     )
     return "\n".join(lines)

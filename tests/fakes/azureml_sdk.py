@@ -89,6 +89,7 @@ class FakeAzureMl:
         self._state_file = state_file
         self._memory = state if state is not None else (None if state_file else default_state())
         self.wait_gate: threading.Event | None = None  # when set, wait_for_deployment blocks on it
+        self._hung: dict[str, threading.Event] = {}
         self.sdk = self._build()
 
     # -- state --------------------------------------------------------------------------------
@@ -108,6 +109,11 @@ class FakeAzureMl:
             if key.endswith("_outcome") and value not in OUTCOMES:
                 raise ValueError(f"{key}: {value!r}; allowed: {', '.join(OUTCOMES)}")
         self.edit(lambda state: state["scenario"].update(values))
+
+    def hang_auth(self, method: str, released: threading.Event) -> None:
+        """`method`'s token request blocks until `released` is set (an unreachable endpoint);
+        in-process fakes only."""
+        self._hung[method] = released
 
     def add_foreign_service(self, name: str, tags: dict[str, str] | None = None) -> None:
         """A service someone else deployed into the workspace (not created by the backend)."""
@@ -178,6 +184,9 @@ class FakeAzureMl:
             auth = create_autospec(real_class, instance=True)
 
             def header() -> dict[str, str]:
+                hung = self._hung.get(method)
+                if hung is not None:
+                    hung.wait(timeout=60)
                 failure = self._load()["scenario"]["auth_failures"].get(method)
                 if failure:
                     raise RuntimeError(failure)
