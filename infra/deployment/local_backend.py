@@ -19,11 +19,13 @@ loopback only and issues no keys.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +93,40 @@ class LocalBackend:
 
     # -- Backend ------------------------------------------------------------------------------
 
+    # create, update and delete hold the state dir's lock: a provider host orphaned by a killed
+    # `pulumi up` may still be finishing its create when the next `up` starts one.
     def create(self, spec: DeploymentSpec, progress: Progress) -> LiveDeployment:
+        with self._exclusive(progress):
+            return self._create(spec, progress)
+
+    def update(
+        self, current: LiveDeployment, old: DeploymentSpec, new: DeploymentSpec, progress: Progress
+    ) -> LiveDeployment:
+        with self._exclusive(progress):
+            return self._update(current, old, new, progress)
+
+    def delete(self, current: LiveDeployment) -> None:
+        with self._exclusive(None):
+            self._delete(current)
+
+    @contextlib.contextmanager
+    def _exclusive(self, progress: Progress | None) -> Iterator[None]:
+        """An flock on the state dir itself (no lock file is left behind); the kernel drops it
+        when its holder dies."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.state_dir, os.O_RDONLY)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if progress is not None:
+                    progress(f"waiting for another operation on {self.state_dir} to finish")
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def _create(self, spec: DeploymentSpec, progress: Progress) -> LiveDeployment:
         """Start the service and wait until it is healthy. Transactional: on failure every
         process is stopped, the service directory is removed, and the error has the log tail."""
         self._check_python()
@@ -131,7 +166,7 @@ class LocalBackend:
                 ) from error
             raise
 
-    def update(
+    def _update(
         self, current: LiveDeployment, old: DeploymentSpec, new: DeploymentSpec, progress: Progress
     ) -> LiveDeployment:
         """Start the new release beside the old, switch when it is healthy, stop the old. On
@@ -177,7 +212,7 @@ class LocalBackend:
         state = "Healthy" if local_release.probe(port) else "Unhealthy"
         return self._live(spec, self._service_dir(current), router, port, release, state)
 
-    def delete(self, current: LiveDeployment) -> None:
+    def _delete(self, current: LiveDeployment) -> None:
         """Stop every process of the service and remove its directory; gone is success."""
         service_dir = self._service_dir(current)
         records = [ProcessRecord.from_dict(current.handle["router"])]

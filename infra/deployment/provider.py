@@ -19,6 +19,7 @@ import pulumi
 from pulumi.dynamic import (
     CheckFailure,
     CheckResult,
+    ConfigureRequest,
     CreateResult,
     DiffResult,
     ReadResult,
@@ -27,6 +28,7 @@ from pulumi.dynamic import (
 )
 
 from deployment.backend import Backend, LiveDeployment
+from deployment.engine_watch import watch_engine
 from deployment.spec import DeploymentSpec, diff_inputs
 from deployment.validation import validate_inputs
 
@@ -94,6 +96,11 @@ def _inputs_only(props: Mapping[str, Any]) -> dict[str, Any]:
 
 class ModelDeploymentProvider(ResourceProvider):
     """check/diff/create/read/update/delete of a model deployment."""
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Called by the host when it first unpickles the provider: watch the engine."""
+        del req
+        watch_engine()
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate the inputs; each failure names the property, the value and what is allowed."""
