@@ -3,9 +3,8 @@
     .venv-scoring/bin/python -m bench.fuzz_http --model-dir artifacts/model [--cases 10000] [--workers 2]
 
 Sends `--cases` requests drawn by hypothesis from the same generators the tests use
-(tests/scoring/test_fuzz_scorer.py `cases()`: random and near-valid bodies, content types,
-methods, oversized and chunked bodies; tests/scoring/test_fuzz_http.py `abuse_cases()`: broken
-HTTP framing) and prints:
+(bench/fuzz_cases.py `cases()`: random and near-valid bodies, content types, methods,
+oversized and chunked bodies; bench/fuzz_wire.py `abuse_cases()`: broken HTTP framing) and prints:
 
     cases, replies by status, 5xx count, 4xx count, contract mismatches (wrong status, or a
     rejection whose message does not name the problem), worker crashes/restarts (the gunicorn
@@ -27,6 +26,7 @@ import json
 import re
 import socket
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,9 +34,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from bench.procfs import rss_kib
-from tests.scoring.server import ENTRY_SCRIPT, AzmlinfsrvProcess
-from tests.scoring.test_fuzz_http import (
+from bench.fuzz_cases import FLOAT32_CT, JSON_CT, MAX_BATCH, MAX_BODY, Case, cases, check_reply
+from bench.fuzz_wire import (
     AbuseCase,
     WorkerWatch,
     abuse_cases,
@@ -45,9 +44,12 @@ from tests.scoring.test_fuzz_http import (
     request_bytes,
     send,
 )
-from tests.scoring.test_fuzz_scorer import FLOAT32_CT, JSON_CT, MAX_BATCH, MAX_BODY, Case, cases, check_reply
+from bench.procfs import rss_kib
+from bench.server import InferenceServer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENTRY_SCRIPT = PROJECT_ROOT / "model_service" / "score.py"
+AZMLINFSRV = Path(sys.executable).with_name("azmlinfsrv")  # the scoring environment's
 
 
 @dataclass
@@ -190,19 +192,22 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.model_dir / "saved_model.pb").exists():
         parser.error(f"--model-dir: {str(args.model_dir)!r} holds no saved_model.pb (run `make model`)")
 
-    server = AzmlinfsrvProcess(
-        args.entry_script,
-        args.model_dir,
-        workers=args.workers,
-        env={
-            "SCORE_MAX_BATCH": str(MAX_BATCH),
-            "SCORE_MAX_BODY_BYTES": str(MAX_BODY),
-            "SCORE_WARMUP_BATCHES": "1",
-        },
-    )
-    try:
-        server.start()
-        assert server.port is not None
+    with (
+        tempfile.TemporaryDirectory(prefix="fuzz-http-") as log_dir,
+        InferenceServer(
+            AZMLINFSRV,
+            args.entry_script,
+            args.model_dir,
+            args.workers,
+            Path(log_dir) / "azmlinfsrv.log",
+            cwd=PROJECT_ROOT,
+            extra_env={
+                "SCORE_MAX_BATCH": str(MAX_BATCH),
+                "SCORE_MAX_BODY_BYTES": str(MAX_BODY),
+                "SCORE_WARMUP_BATCHES": "1",
+            },
+        ) as server,
+    ):
         watch = WorkerWatch(server.port, server.log_path)
         print(
             f"azmlinfsrv with {args.entry_script} on port {server.port}: "
@@ -223,8 +228,6 @@ def main(argv: list[str] | None = None) -> int:
         codings = unimplemented_transfer_codings(server.port)
         changes = watch.changes()
         errors_logged = watch.server_errors()
-    finally:
-        server.close()
 
     print("\n== HTTP fuzz against azmlinfsrv ==")
     print(f"cases sent:            {tally.sent} in {elapsed:.0f} s ({tally.sent / elapsed:.0f}/s)")
