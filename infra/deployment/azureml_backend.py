@@ -11,10 +11,8 @@ Nothing is resolved in `__init__`: the provider constructs `AzureMlBackend()` at
 the credentials (azure_auth.py) and the SDK are looked up per operation, so nothing the SDK
 pickles into state holds a credential or a client.
 
-Ownership: every service this backend creates carries the tags OWNER_TAG and DEPLOYMENT_ID_TAG
-(a fresh id per create), and `LiveDeployment.handle` records them. A service of the same name
-without our deployment id is someone else's: create refuses it, read reports ours as gone,
-update refuses, delete leaves it alone.
+Ownership (azureml_service.py): a service of the same name without our deployment id is someone
+else's: create refuses it, read reports ours as gone, update refuses, delete leaves it alone.
 
 Tests hand in autospecced azureml-core classes (`AzureMlBackend(sdk=...)`); the provider never
 does, so production always calls the real azureml-core (azureml_sdk.py).
@@ -23,8 +21,6 @@ does, so production always calls the real azureml-core (azureml_sdk.py).
 from __future__ import annotations
 
 import os
-import threading
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,8 +29,22 @@ from typing import TYPE_CHECKING, Any
 
 from deployment.azure_auth import resolve_auth
 from deployment.azure_environment import build_environment, build_inference_config
-from deployment.azureml_handle import TARGET_FIELDS, AzureMlHandle
+from deployment.azureml_handle import AzureMlHandle
 from deployment.azureml_sdk import AzureSdk, real_sdk
+from deployment.azureml_service import (
+    DEPLOYMENT_ID_TAG,
+    HEALTHY,
+    LOG_TAIL_LINES,
+    MODEL_HASH_TAG,
+    is_not_found,
+    message,
+    model_id_of,
+    occupied_message,
+    owner_of,
+    service_logs,
+    service_tags,
+    wait_until_terminal,
+)
 from deployment.azureml_settings import (
     auth_of,
     deploy_configuration_arguments,
@@ -52,15 +62,6 @@ WAIT_TIMEOUT_VARIABLE = "AMLGPU_AZUREML_WAIT_TIMEOUT_S"
 # A first deployment builds the CUDA image with TensorFlow (often 15-25 minutes) before pods start.
 DEFAULT_WAIT_TIMEOUT_S = 2700.0
 DEFAULT_PROGRESS_INTERVAL_S = 30.0
-LOG_TAIL_LINES = 100
-
-MODEL_HASH_TAG = "content_sha256"
-DEFAULT_OWNER = "aml-gpu-inference"
-DEPLOYMENT_ID_TAG = "amlgpu-deployment-id"
-SOURCE_HASH_TAG = "source_sha256"
-ENVIRONMENT_HASH_TAG = "environment_sha256"
-
-HEALTHY = "Healthy"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -98,31 +99,28 @@ class AzureMlBackend:
         again and `DeploymentFailed` carries the tail of its logs. A service of the same name
         that exists already is an error and is left untouched.
         """
-        handle = AzureMlHandle(
-            **_target(spec),
-            service_name=spec.service_name,
-            owner=_owner(spec),
-            deployment_id=uuid.uuid4().hex,
+        handle = AzureMlHandle.for_new_service(
+            spec.target, spec.service_name, owner_of(spec), uuid.uuid4().hex
         )
         self._wait_timeout_s()  # a bad timeout setting fails before anything is deployed
         session = self._session(handle)
         existing = self._get_service(session, spec.service_name)
         if existing is not None:
-            raise DeploymentFailed(_occupied_message(handle, existing))
+            raise DeploymentFailed(occupied_message(handle, existing))
 
         # Built first: the SDK validates the settings here, before anything is registered.
         try:
             configuration = session.sdk.AksWebservice.deploy_configuration(
-                **deploy_configuration_arguments(_settings(spec), _service_tags(spec, handle))
+                **deploy_configuration_arguments(_settings(spec), service_tags(spec, handle))
             )
         except session.sdk.WebserviceException as error:
             raise DeploymentFailed(
-                f"settings: rejected by AksWebservice.deploy_configuration: {_message(error).strip()}"
+                f"settings: rejected by AksWebservice.deploy_configuration: {message(error).strip()}"
             ) from error
         inference_config = self._inference_config(session, spec)
         model = self._model(session, spec, progress)
         compute = session.sdk.AksCompute(session.workspace, handle.compute_name)
-        progress(f"deploying {spec.service_name} ({_model_id(model)}) to AKS compute {handle.compute_name}")
+        progress(f"deploying {spec.service_name} ({model_id_of(model)}) to AKS compute {handle.compute_name}")
         try:
             service = session.sdk.Model.deploy(
                 workspace=session.workspace,
@@ -137,7 +135,7 @@ class AzureMlBackend:
             # The request may have created the service before failing: remove it if it is ours.
             self._remove_if_ours(session, handle)
             if isinstance(error, session.sdk.WebserviceException):
-                raise DeploymentFailed(f"deploying {spec.service_name} failed: {_message(error)}") from error
+                raise DeploymentFailed(f"deploying {spec.service_name} failed: {message(error)}") from error
             raise
 
         try:
@@ -146,7 +144,7 @@ class AzureMlBackend:
             self._delete_after_failure(session, service, progress)
             raise
         if failure is not None:
-            logs = self._service_logs(session, service)
+            logs = self._logs(session, service)
             self._delete_after_failure(session, service, progress)
             raise DeploymentFailed(
                 f"{spec.service_name} did not become {HEALTHY} ({failure}); the service was deleted", logs
@@ -181,8 +179,8 @@ class AzureMlBackend:
         if content_changed:
             arguments["models"] = [self._model(session, new, progress)]
             arguments["inference_config"] = self._inference_config(session, new)
-        new_tags = _service_tags(new, handle)
-        if new_tags != _service_tags(old, handle):
+        new_tags = service_tags(new, handle)
+        if new_tags != service_tags(old, handle):
             arguments["tags"] = new_tags
         if not arguments:
             return self._live(session, service, handle, _settings(new))
@@ -192,13 +190,14 @@ class AzureMlBackend:
             service.update(**arguments)
         except session.sdk.WebserviceException as error:
             raise DeploymentFailed(
-                f"updating {new.service_name} failed: {_message(error)}", self._service_logs(session, service)
+                f"updating {new.service_name} failed: {message(error)}",
+                self._logs(session, service),
             ) from error
         failure = self._wait(session, service, progress)
         if failure is not None:
             raise DeploymentFailed(
                 f"{new.service_name} did not become {HEALTHY} after the update ({failure})",
-                self._service_logs(session, service),
+                self._logs(session, service),
             )
         progress(f"{new.service_name} is {HEALTHY}")
         return self._live(session, service, handle, _settings(new))
@@ -224,14 +223,14 @@ class AzureMlBackend:
         try:
             service.delete()
         except session.sdk.WebserviceException as error:
-            if not _is_not_found(error):
-                raise DeploymentFailed(f"deleting {handle.service_name} failed: {_message(error)}") from error
+            if not is_not_found(error):
+                raise DeploymentFailed(f"deleting {handle.service_name} failed: {message(error)}") from error
 
     def logs(self, current: LiveDeployment, tail_lines: int = LOG_TAIL_LINES) -> str:
         handle = AzureMlHandle.from_dict(current.handle)
         session = self._session(handle)
         service = self._owned_service(session, handle)
-        return "" if service is None else self._service_logs(session, service, tail_lines)
+        return "" if service is None else service_logs(service, session.sdk.WebserviceException, tail_lines)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -266,7 +265,7 @@ class AzureMlBackend:
         try:
             return session.sdk.Webservice(session.workspace, name)
         except session.sdk.WebserviceException as error:
-            if _is_not_found(error):
+            if is_not_found(error):
                 return None
             raise
 
@@ -291,15 +290,15 @@ class AzureMlBackend:
         matching = [m for m in candidates if (m.tags or {}).get(MODEL_HASH_TAG) == spec.model_hash]
         if matching:
             model = max(matching, key=lambda m: int(m.version))
-            progress(f"reusing model {_model_id(model)} (same content hash)")
+            progress(f"reusing model {model_id_of(model)} (same content hash)")
             return model
         progress(f"registering model {spec.model_name} from {Path(spec.model_dir).name}/")
         return session.sdk.Model.register(
             workspace=session.workspace,
             model_path=str(spec.model_dir),
             model_name=spec.model_name,
-            tags={MODEL_HASH_TAG: spec.model_hash, OWNER_TAG: _owner(spec)},
-            description=f"{spec.model_name}, deployed by {_owner(spec)}",
+            tags={MODEL_HASH_TAG: spec.model_hash, OWNER_TAG: owner_of(spec)},
+            description=f"{spec.model_name}, deployed by {owner_of(spec)}",
         )
 
     def _inference_config(self, session: _Session, spec: DeploymentSpec) -> Any:
@@ -307,52 +306,21 @@ class AzureMlBackend:
         return build_inference_config(session.sdk, Path(spec.source_dir), spec.entry_script, environment)
 
     def _wait(self, session: _Session, service: Any, progress: Progress) -> str | None:
-        """Run `wait_for_deployment` on a worker thread, reporting progress while it runs.
-
-        Returns None when the service is Healthy, else why not (failed state, timeout, error).
-        """
         timeout_s = self._wait_timeout_s()
-        outcome: dict[str, BaseException] = {}
+        error_type = session.sdk.WebserviceException
+        return wait_until_terminal(service, timeout_s, self._progress_interval_s, progress, error_type)
 
-        def wait() -> None:
-            try:
-                service.wait_for_deployment(show_output=False, timeout_sec=timeout_s)
-            except BaseException as error:  # reported to the waiting thread, never lost
-                outcome["error"] = error
-
-        worker = threading.Thread(target=wait, name=f"wait-{service.name}", daemon=True)
-        started = time.monotonic()
-        worker.start()
-        # The SDK enforces timeout_s itself; the grace covers its last poll.
-        while worker.is_alive() and time.monotonic() - started < timeout_s + 60:
-            worker.join(self._progress_interval_s)
-            if worker.is_alive():
-                progress(f"waiting for {service.name}: {time.monotonic() - started:.0f}s of {timeout_s:.0f}s")
-        if worker.is_alive():
-            return f"no terminal state within {timeout_s:.0f}s"
-        error = outcome.get("error")
-        if error is not None:
-            if not isinstance(error, session.sdk.WebserviceException):
-                raise error
-            return _message(error).splitlines()[0]
-        state = getattr(service, "state", None)
-        return None if state == HEALTHY else f"state {state}"
-
-    def _service_logs(self, session: _Session, service: Any, tail_lines: int = LOG_TAIL_LINES) -> str:
-        try:
-            logs = service.get_logs(num_lines=tail_lines) or ""
-        except session.sdk.WebserviceException as error:
-            return f"(logs unavailable: {_message(error).splitlines()[0]})"
-        return "\n".join(logs.splitlines()[-tail_lines:])
+    def _logs(self, session: _Session, service: Any) -> str:
+        return service_logs(service, session.sdk.WebserviceException)
 
     def _delete_after_failure(self, session: _Session, service: Any, progress: Progress) -> None:
         progress(f"deleting the failed service {service.name}")
         try:
             service.delete()
         except session.sdk.WebserviceException as error:
-            if not _is_not_found(error):
+            if not is_not_found(error):
                 raise DeploymentFailed(
-                    f"{service.name} did not become {HEALTHY} and deleting it failed too: {_message(error)}; "
+                    f"{service.name} did not become {HEALTHY} and deleting it failed too: {message(error)}; "
                     "delete it in the workspace before the next `pulumi up`"
                 ) from error
 
@@ -360,7 +328,7 @@ class AzureMlBackend:
         self, session: _Session, service: Any, handle: AzureMlHandle, configured: ServiceSettings
     ) -> LiveDeployment:
         models = list(getattr(service, "models", None) or [])
-        model_id = _model_id(models[0]) if models else handle.model_id
+        model_id = model_id_of(models[0]) if models else handle.model_id
         keys: tuple[str, str] | None = None
         if auth_of(service) == "key":
             try:
@@ -386,63 +354,6 @@ class AzureMlBackend:
 # ---------------------------------------------------------------------------------------------
 
 
-def _target(spec: DeploymentSpec) -> dict[str, str]:
-    target = spec.target
-    values: dict[str, str] = {}
-    for name in TARGET_FIELDS:
-        value = target.get(name) if isinstance(target, Mapping) else getattr(target, name, None)
-        if not isinstance(value, str) or not value:
-            raise ValueError(f"target.{name}: {value!r} is not usable; expected a non-empty string")
-        values[name] = value
-    return values
-
-
 def _settings(spec: DeploymentSpec) -> ServiceSettings:
     settings = spec.settings
     return settings if isinstance(settings, ServiceSettings) else ServiceSettings.from_dict(settings)
-
-
-def _owner(spec: DeploymentSpec) -> str:
-    return str((spec.tags or {}).get(OWNER_TAG) or DEFAULT_OWNER)
-
-
-def _service_tags(spec: DeploymentSpec, handle: AzureMlHandle) -> dict[str, str]:
-    tags = {str(k): str(v) for k, v in (spec.tags or {}).items()}
-    tags.update(
-        {
-            OWNER_TAG: handle.owner,
-            DEPLOYMENT_ID_TAG: handle.deployment_id,
-            MODEL_HASH_TAG: spec.model_hash,
-            SOURCE_HASH_TAG: spec.source_hash,
-            ENVIRONMENT_HASH_TAG: spec.environment_hash,
-        }
-    )
-    return tags
-
-
-def _model_id(model: Any) -> str:
-    return f"{model.name}:{model.version}"
-
-
-def _message(error: BaseException) -> str:
-    return str(getattr(error, "message", None) or error)
-
-
-def _is_not_found(error: BaseException) -> bool:
-    return "WebserviceNotFound" in _message(error) or str(getattr(error, "status_code", "")) == "404"
-
-
-def _occupied_message(handle: AzureMlHandle, service: Any) -> str:
-    name = handle.service_name
-    tags = getattr(service, "tags", None) or {}
-    where = f"workspace {handle.workspace_name} (resource group {handle.resource_group})"
-    if tags.get(OWNER_TAG):
-        return (
-            f"service {name!r} already exists in {where}, tagged {OWNER_TAG}={tags[OWNER_TAG]!r} but not "
-            "recorded in this stack's state (left by an earlier run?); it is not overwritten: delete it "
-            "(`az ml service delete`) or choose another service name"
-        )
-    return (
-        f"service {name!r} already exists in {where} and was not created by this stack "
-        f"(no {OWNER_TAG} tag); it is not overwritten: choose another service name or delete it yourself"
-    )

@@ -22,6 +22,17 @@ class AzureMlHandle:
     deployment_id: str  # the DEPLOYMENT_ID_TAG value: fresh per create
     model_id: str = ""  # "<name>:<version>" last seen
 
+    @classmethod
+    def for_new_service(cls, target: Any, service_name: str, owner: str, deployment_id: str) -> AzureMlHandle:
+        """The handle of a service about to be created on `target` (a mapping or an object)."""
+        values: dict[str, str] = {}
+        for name in TARGET_FIELDS:
+            value = target.get(name) if isinstance(target, Mapping) else getattr(target, name, None)
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"target.{name}: {value!r} is not usable; expected a non-empty string")
+            values[name] = value
+        return cls(**values, service_name=service_name, owner=owner, deployment_id=deployment_id)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

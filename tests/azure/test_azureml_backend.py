@@ -26,22 +26,25 @@ from deployment.backend import DeploymentFailed
 from deployment.settings import Autoscale
 
 
-def test_create_deploys_with_the_dev_stack_deploy_configuration(backend, fake, make_spec, progress):
-    spec = make_spec()
+def test_create_opens_the_targets_workspace_with_the_resolved_credential(backend, fake, make_spec, progress):
+    backend.create(make_spec(), progress)
 
-    live = backend.create(spec, progress)
-
-    sdk = fake.sdk
-    sdk.Workspace.get.assert_called_once()
-    get_kwargs = sdk.Workspace.get.call_args.kwargs
-    assert (get_kwargs["subscription_id"], get_kwargs["resource_group"], get_kwargs["name"]) == (
+    (call,) = fake.sdk.Workspace.get.call_args_list
+    assert (call.kwargs["subscription_id"], call.kwargs["resource_group"], call.kwargs["name"]) == (
         WORKSPACE["subscription_id"],
         WORKSPACE["resource_group"],
         WORKSPACE["workspace_name"],
     )
-    configuration = sdk.AksWebservice.deploy_configuration.call_args.kwargs
-    tags = configuration.pop("tags")
-    assert configuration == {
+    fake.sdk.ServicePrincipalAuthentication.assert_called_once()  # SP_ENVIRON's principal
+    call.kwargs["auth"].get_authentication_header.assert_called_once_with()  # proven before use
+
+
+def test_create_sends_the_how_tos_deploy_configuration(backend, fake, make_spec, progress):
+    backend.create(make_spec(), progress)
+
+    sent = dict(fake.sdk.AksWebservice.deploy_configuration.call_args.kwargs)
+    sent.pop("tags")
+    assert sent == {
         "autoscale_enabled": False,
         "num_replicas": 3,
         "cpu_cores": 2.0,
@@ -52,37 +55,41 @@ def test_create_deploys_with_the_dev_stack_deploy_configuration(backend, fake, m
         "scoring_timeout_ms": 60_000,
         "replica_max_concurrent_requests": 1,
     }
-    assert (
-        tags["stack"] == "dev" and tags[OWNER_TAG] and tags[DEPLOYMENT_ID_TAG] == live.handle["deployment_id"]
-    )
+
+
+def test_create_tags_the_service_with_our_owner_deployment_id_and_hashes(backend, fake, make_spec, progress):
+    spec = make_spec()
+    live = backend.create(spec, progress)
+
+    tags = fake.sdk.AksWebservice.deploy_configuration.call_args.kwargs["tags"]
+    assert tags["stack"] == "dev"
+    assert tags[OWNER_TAG]
+    assert tags[DEPLOYMENT_ID_TAG] == live.handle["deployment_id"]
     assert tags[MODEL_HASH_TAG] == spec.model_hash
 
-    compute_args = sdk.AksCompute.call_args.args
-    assert compute_args[1] == WORKSPACE["compute_name"]
-    deploy = sdk.Model.deploy.call_args.kwargs
-    assert deploy["name"] == "mnist-gpu"
-    assert deploy["overwrite"] is False
-    assert deploy["deployment_target"].name == "gpu-aks"
+
+def test_create_deploys_the_model_to_the_attached_compute_on_the_gpu_image(
+    backend, fake, make_spec, progress
+):
+    spec = make_spec()
+    backend.create(spec, progress)
+
+    assert fake.sdk.AksCompute.call_args.args[1] == WORKSPACE["compute_name"]
+    deploy = fake.sdk.Model.deploy.call_args.kwargs
+    assert (deploy["name"], deploy["overwrite"]) == ("mnist-gpu", False)
+    assert deploy["deployment_target"].name == WORKSPACE["compute_name"]
     assert [m.id for m in deploy["models"]] == ["mnist-dnn:1"]
-    inference_config = deploy["inference_config"]
-    assert inference_config.entry_script == "score.py"
-    assert inference_config.source_directory == spec.source_dir
+    inference_config = deploy["inference_config"]  # the real azureml-core InferenceConfig
+    assert (inference_config.entry_script, inference_config.source_directory) == ("score.py", spec.source_dir)
     assert inference_config.environment.docker.base_image == GPU_BASE_IMAGE
 
-    service = fake.state["services"]["mnist-gpu"]
-    assert service["state"] == "Healthy"
-    assert service["compute_name"] == "gpu-aks"
-    assert service["environment"]["base_image"] == GPU_BASE_IMAGE
 
-    assert live.state == "Healthy"
-    assert live.scoring_uri.endswith("/api/v1/service/mnist-gpu/score")
-    assert live.swagger_uri and live.swagger_uri.endswith("/swagger.json")
-    assert live.model_id == "mnist-dnn:1"
-    assert live.keys == ("fake-primary-key-mnist-gpu", "fake-secondary-key-mnist-gpu")
+def test_create_records_where_the_service_lives_in_its_handle(backend, make_spec, progress):
+    live = backend.create(make_spec(), progress)
+
     assert {k: live.handle[k] for k in WORKSPACE} == WORKSPACE
     assert live.handle["service_name"] == "mnist-gpu"
     assert live.settings == DEV_SETTINGS.to_dict()  # read back: no drift right after create
-    assert any("Healthy" in message for message in progress.messages)
 
 
 def test_the_registered_model_is_reused_when_its_content_hash_matches(backend, fake, make_spec, progress):
