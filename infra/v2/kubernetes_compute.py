@@ -115,7 +115,8 @@ def extension_settings(
 class KubernetesComputeArgs:
     resource_group_name: pulumi.Input[str]
     workspace_name: pulumi.Input[str]
-    location: str
+    location: str  # the cluster's region (the extension's settings)
+    workspace_location: pulumi.Input[str]  # the compute lives with the workspace
     cluster: GpuAksArgs
     compute_name: str
     namespace: str
@@ -199,7 +200,7 @@ class KubernetesCompute(pulumi.ComponentResource):
             compute_name=args.compute_name,
             resource_group_name=args.resource_group_name,
             workspace_name=args.workspace_name,
-            location=args.location,
+            location=args.workspace_location,
             properties=machinelearningservices.KubernetesArgs(
                 compute_type="Kubernetes",
                 resource_id=aks.cluster.id,

@@ -67,7 +67,7 @@ class DeploymentSettings:
 class OnlineServiceArgs:
     resource_group_name: pulumi.Input[str]
     workspace_name: pulumi.Input[str]
-    location: str
+    location: pulumi.Input[str]  # the workspace's region
     endpoint_name: str
     auth_mode: str  # "Key" | "AMLToken"
     compute_id: pulumi.Input[str]
@@ -238,11 +238,13 @@ def _traffic_steps(
     previous: pulumi.Resource = deployment
     for percent in rollout.steps:
         last = percent == rollout.steps[-1]
-        template = pulumi.Output.all(args.workspace_name, endpoint.name, args.compute_id).apply(
+        template = pulumi.Output.all(
+            args.workspace_name, endpoint.name, args.compute_id, args.location
+        ).apply(
             lambda values, percent=percent: traffic_template(
                 workspace=values[0],
                 endpoint=values[1],
-                location=args.location,
+                location=values[3],
                 auth_mode=args.auth_mode,
                 compute_id=values[2],
                 tags=args.tags,

@@ -53,6 +53,7 @@ def declare_online_target(
             resource_group_name=workspace.resource_group_name,
             workspace_name=workspace.workspace_name,
             location=cfg.location,
+            workspace_location=workspace.location,
             cluster=GpuAksArgs(
                 resource_group_name=workspace.resource_group_name,
                 location=cfg.location,
@@ -109,7 +110,7 @@ def declare_online_target(
         OnlineServiceArgs(
             resource_group_name=workspace.resource_group_name,
             workspace_name=workspace.workspace_name,
-            location=cfg.location,
+            location=workspace.location,
             endpoint_name=endpoint,
             auth_mode=AUTH_MODES[service.auth],
             compute_id=compute.compute_id,
