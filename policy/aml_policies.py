@@ -8,6 +8,9 @@
   a managed cluster declared in the same stack (same resource group and name), and depends on it.
 - `online-endpoint-auth-mode` (per resource): an Azure ML online endpoint authenticates callers
   with a key or an Azure ML token (`Key`, `AMLToken`), never anonymously.
+- `model-service-auth` (per resource): the v1 model service (`ModelDeployment`, every target)
+  authenticates callers with a key or a token, never anonymously: a stack config that turns
+  auth off is refused before it reaches a cluster.
 
 Self-contained so the folder can be published as is: the allowlist repeats infra/gpu_sizes.py's
 table, and tests/policy asserts the two are equal.
@@ -185,6 +188,23 @@ def auth_mode_violations(resource_type: str, props: Mapping[str, Any]) -> list[s
     return [f"online endpoint authMode {mode!r} is not allowed; allowed: {', '.join(ALLOWED_AUTH_MODES)}"]
 
 
+MODEL_DEPLOYMENT = "pulumi-python:dynamic/amlgpu:ModelDeployment"
+MODEL_SERVICE_AUTH_MODES = ("key", "token")
+
+
+def model_service_auth_violations(resource_type: str, props: Mapping[str, Any]) -> list[str]:
+    if resource_type != MODEL_DEPLOYMENT:
+        return []
+    auth = (props.get("settings") or {}).get("auth")
+    if auth in MODEL_SERVICE_AUTH_MODES:
+        return []
+    return [
+        f"model service {props.get('service_name')!r}: settings.auth {auth!r} is not allowed; "
+        f"allowed: {', '.join(MODEL_SERVICE_AUTH_MODES)} (stack config: service.authEnabled, "
+        "service.tokenAuthEnabled)"
+    ]
+
+
 # --- Policy wrappers ------------------------------------------------------------------------------
 
 
@@ -201,6 +221,11 @@ def _validate_tags(args: ResourceValidationArgs, report: ReportViolation) -> Non
 
 def _validate_auth_mode(args: ResourceValidationArgs, report: ReportViolation) -> None:
     for message in auth_mode_violations(args.resource_type, args.props):
+        report(message, None)
+
+
+def _validate_model_service_auth(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for message in model_service_auth_violations(args.resource_type, args.props):
         report(message, None)
 
 
@@ -233,10 +258,21 @@ online_endpoint_auth_mode = ResourceValidationPolicy(
     description="Azure ML online endpoints authenticate callers with a key or an Azure ML token.",
     validate=_validate_auth_mode,
 )
+model_service_auth = ResourceValidationPolicy(
+    name="model-service-auth",
+    description="The model service authenticates callers with a key or a token (settings.auth).",
+    validate=_validate_model_service_auth,
+)
 compute_attaches_stack_cluster = StackValidationPolicy(
     name="aml-compute-attaches-stack-cluster",
     description="An Azure ML AKS compute attach points at a managed cluster of the same stack.",
     validate=_validate_compute_attach,
 )
 
-POLICIES = [gpu_vm_size_allowlist, required_tags, online_endpoint_auth_mode, compute_attaches_stack_cluster]
+POLICIES = [
+    gpu_vm_size_allowlist,
+    required_tags,
+    online_endpoint_auth_mode,
+    model_service_auth,
+    compute_attaches_stack_cluster,
+]

@@ -203,6 +203,7 @@ def test_server_reports_its_policies(analyzer: analyzer_pb2_grpc.AnalyzerStub):
         "gpu-vm-size-allowlist",
         "required-tags",
         "online-endpoint-auth-mode",
+        "model-service-auth",
         "aml-compute-attaches-stack-cluster",
     }
 
