@@ -1,19 +1,27 @@
 """Azure resource names derived from the stack: valid for each resource type, unique per stack.
 
 Globally unique names (storage account, key vault, container registry) and the workspace name
-end in the stack's `name_suffix` (stable: derived from project and stack, or set in config), so a
-stack converges on the same names on every run and two stacks never collide. Changing the
-suffix gives fresh names, which is how a destroyed stack is re-created while Azure still holds
-its soft-deleted workspace and key vault under the old names (README, "What destroy leaves").
+end in the stack's name suffix: `nameSuffix` from config, else `default_name_suffix`, a hash of
+the deployer's subscription, the project and the stack. So a stack converges on the same names
+on every run, and every team's `dev` stack (each in its own subscription) gets its own names.
+Changing the suffix gives fresh names, which is how a destroyed stack is re-created while Azure
+still holds its soft-deleted workspace and key vault under the old names (docs/azure.md).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]")
 _NON_DASHED = re.compile(r"[^a-z0-9]+")  # dashes too: runs become one dash
+
+
+def default_name_suffix(project: str, stack: str, subscription_id: str) -> str:
+    """Six lowercase hex digits, the same on every run of one stack in one subscription."""
+    seed = f"{subscription_id.strip().lower()}/{project}/{stack}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:6]
 
 
 def _alnum(text: str) -> str:

@@ -7,7 +7,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from naming import stack_names
+from naming import default_name_suffix, stack_names
 
 PREFIXES = st.from_regex(r"[a-z][a-z0-9]{1,7}", fullmatch=True)
 STACKS = st.text(
@@ -37,3 +37,16 @@ def test_names_are_stable_and_differ_by_suffix():
     assert (
         stack_names("amlgpu", "dev", "a1b2c3").key_vault != stack_names("amlgpu", "dev", "43171d").key_vault
     )
+
+
+def test_the_default_suffix_differs_between_subscriptions_and_is_stable_within_one():
+    one = default_name_suffix("aml-gpu-inference", "dev", "00000000-0000-4000-8000-000000000001")
+    other = default_name_suffix("aml-gpu-inference", "dev", "00000000-0000-4000-8000-000000000002")
+    assert one != other  # every team's `dev` stack gets its own global names
+    assert one == default_name_suffix("aml-gpu-inference", "dev", "00000000-0000-4000-8000-000000000001")
+    assert re.fullmatch(r"[a-z0-9]{6}", one)
+
+
+def test_the_default_suffix_ignores_the_subscription_ids_case():
+    lower = default_name_suffix("p", "dev", "abcdef00-0000-4000-8000-000000000001")
+    assert lower == default_name_suffix("p", "dev", "ABCDEF00-0000-4000-8000-000000000001")
