@@ -20,7 +20,8 @@ STACK ?= dev
 help:
 	@echo "make demo           deploy the model on this machine with pulumi up (local stack), query it"
 	@echo "make destroy-local  pulumi destroy the local stack"
-	@echo "make test           lint and run the whole test suite (creates both environments)"
+	@echo "make test           lint and run the whole test suite (creates both environments, builds the pulumi CLI)"
+	@echo "make pulumi-cli     build the pinned pulumi CLI and its Python language host into .tools/bin (needs go)"
 	@echo "make serve          azmlinfsrv in the foreground on port \$$PORT (default 5001; it binds 0.0.0.0)"
 	@echo "make query          the how-to's sample query against http://127.0.0.1:\$$PORT/score"
 	@echo "make bench          the benchmarks (figures printed, results in bench/results/)"
@@ -61,7 +62,8 @@ lint: $(VENV)/.installed
 test-scoring: venvs
 	$(SPY) -m pytest tests/scoring
 
-test-program: venvs
+# tests/engine drives the real pulumi CLI, built first (mk/engine.mk).
+test-program: venvs pulumi-cli
 	$(PY) -m pytest tests --ignore=tests/scoring
 
 test: lint test-scoring test-program

@@ -10,10 +10,12 @@
 #   make cost-guard                 destroy the expired stacks (COST_GUARD_ARGS="--stack NAME" for one)
 #   make actionlint                 lint the workflows
 
+# A pulumi on PATH wins; without one, the CLI that `make pulumi-cli` builds (PATH's last entry).
 PULUMI ?= pulumi
 # The CrossGuard pack (policy/) runs on every preview and up: GPU sizes, tags, compute attach.
 POLICY_PACK ?= policy
-PULUMI_RUN = PATH="$(abspath $(VENV))/bin:$$PATH" $(PULUMI)
+PULUMI_PATH = PATH="$(abspath $(VENV))/bin:$$PATH:$(abspath $(TOOLS_BIN))"
+PULUMI_RUN = $(PULUMI_PATH) $(PULUMI)
 ACTIONLINT ?= $(VENV)/bin/actionlint
 TAGS_KEY := aml-gpu-inference:tags
 DEV_LIFETIME_DAYS ?= 7
@@ -72,10 +74,10 @@ destroy: $(VENV)/.installed
 
 # The Automation API drives the pulumi CLI found on PATH.
 cost-guard: $(VENV)/.installed
-	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m scripts.cost_guard $(COST_GUARD_ARGS)
+	$(PULUMI_PATH) $(PY) -m scripts.cost_guard $(COST_GUARD_ARGS)
 
 cost-guard-dry-run: $(VENV)/.installed
-	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m scripts.cost_guard --dry-run $(COST_GUARD_ARGS)
+	$(PULUMI_PATH) $(PY) -m scripts.cost_guard --dry-run $(COST_GUARD_ARGS)
 
 # Shellcheck/pyflakes integration off: their presence differs between machines, so results would too.
 actionlint: $(VENV)/.installed
