@@ -7,6 +7,7 @@ needs CUDA 12.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +54,20 @@ def build_inference_config(sdk: Any, source_dir: Path, entry_script: Path | str,
             f"entry_script: {relative} not found in source_dir {source}; "
             "expected the scoring entry script inside the uploaded source directory (score.py)"
         )
-    return sdk.InferenceConfig(
-        entry_script=relative.as_posix(),
-        source_directory=str(source),
-        environment=environment,
-    )
+    sdk_logger = logging.getLogger("azureml.core.model")
+    sdk_logger.addFilter(_without_azureml_defaults_warning)
+    try:
+        return sdk.InferenceConfig(
+            entry_script=relative.as_posix(),
+            source_directory=str(source),
+            environment=environment,
+        )
+    finally:
+        sdk_logger.removeFilter(_without_azureml_defaults_warning)
+
+
+def _without_azureml_defaults_warning(record: logging.LogRecord) -> bool:
+    # InferenceConfig warns when the environment lacks azureml-defaults. In azureml-core 1.61 that
+    # is a metapackage whose one inference requirement, azureml-inference-server-http, the
+    # environment pins itself (model_service/environment.yml says so): the warning is noise.
+    return "azureml-defaults not detected" not in record.getMessage()

@@ -99,3 +99,57 @@ def test_the_conda_file_names_the_base_image_the_deployment_uses():
     conda_file = Path(__file__).resolve().parents[2] / "model_service" / "environment.yml"
     named = re.findall(r"^# Base image: (\S+)$", conda_file.read_text(), flags=re.MULTILINE)
     assert named == [GPU_BASE_IMAGE]
+
+
+ENVIRONMENT_YML = PROJECT_ROOT / "model_service" / "environment.yml"
+
+
+def _pip_pins(conda_file: Path) -> dict[str, str]:
+    """`name==version` lines of the conda file's pip section, names lower-case, extras dropped."""
+    pins: dict[str, str] = {}
+    for line in conda_file.read_text().splitlines():
+        found = re.fullmatch(r"\s*-\s+([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==(\S+)\s*", line)
+        if found:
+            pins[found.group(1).lower()] = found.group(2)
+    return pins
+
+
+def _and_cuda_requirements() -> dict[str, str]:
+    """TensorFlow's `and-cuda` extra as its installed metadata states it: name → lower bound,
+    the versions TensorFlow was built and tested with."""
+    (metadata,) = SCORING_SITE.glob("tensorflow-*.dist-info/METADATA")
+    bounds: dict[str, str] = {}
+    for line in metadata.read_text().splitlines():
+        found = re.fullmatch(r'Requires-Dist: (nvidia-[a-z0-9-]+)<[^,]+,>=(\S+); extra == "and-cuda"', line)
+        if found:
+            bounds[found.group(1)] = found.group(2)
+    return bounds
+
+
+def test_every_cuda_library_tensorflow_takes_is_pinned_to_the_version_it_was_built_with():
+    required = _and_cuda_requirements()
+    assert required, "tensorflow's and-cuda extra lists no nvidia-* wheels: metadata changed?"
+    pins = _pip_pins(ENVIRONMENT_YML)
+    assert {name: pins.get(name) for name in required} == required
+
+
+def test_the_inference_config_raises_no_azureml_defaults_warning(caplog, tmp_path: Path):
+    # azureml-defaults 1.61 is a metapackage whose only inference requirement is
+    # azureml-inference-server-http, which environment.yml pins itself.
+    assert "azureml-inference-server-http" in _pip_pins(ENVIRONMENT_YML)
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "score.py").write_text("def init():\n    pass\n")
+    from azureml.core import Environment
+    from azureml.core.model import InferenceConfig
+
+    class RealSdk:  # the real offline classes: the warning comes from InferenceConfig itself
+        pass
+
+    RealSdk.Environment, RealSdk.InferenceConfig = Environment, InferenceConfig
+    conda_file = tmp_path / "environment.yml"  # no comment that names the package
+    conda_file.write_text(CONDA_FILE)
+    environment = build_environment(RealSdk, "svc", conda_file)
+    with caplog.at_level("WARNING"):
+        build_inference_config(RealSdk, source, "score.py", environment)
+    assert "azureml-defaults" not in caplog.text
