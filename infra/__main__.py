@@ -11,7 +11,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_azure_native as azure_native
 
-from config import load_stack_config, pulumi_config_source
+from config import load_stack_config
+from config_pulumi import pulumi_config_source
 from deployment.resource import ModelDeployment, ModelDeploymentArgs
 from deployment.targets import AzureTarget, LocalTarget
 from gpu_cluster import GpuAksCluster, GpuAksClusterArgs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from config import NAMESPACE, ConfigError, Secret, load_stack_config
 from deployment.settings import Autoscale, ServiceSettings
 from deployment.targets import LocalTarget
-from gpu_sizes import GPU_SIZES, RETIRED_GPU_SIZES
+from rules.gpu_sizes import GPU_SIZES, RETIRED_GPU_SIZES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TAGS = {"owner": "ml-platform", "expires-on": "2026-12-31"}
@@ -240,19 +241,43 @@ def test_required_tags_on_azure_and_their_format():
         "aml-gpu-inference:tags.owner = null: required on the azure target: a non-empty string",
         "aml-gpu-inference:tags.expires-on = null: required on the azure target: a non-empty string",
     ]
-    assert the_problem(azure(tags={"owner": "me", "expires-on": "31/12/2026"})) == (
-        "aml-gpu-inference:tags.expires-on = '31/12/2026': an ISO date YYYY-MM-DD"
+    for bad in ("31/12/2026", "2026-02-30", "2026-12-24T18:00:00"):  # the last: no offset
+        assert the_problem(azure(tags={"owner": "me", "expires-on": bad})) == (
+            f"aml-gpu-inference:tags.expires-on = {bad!r}: "
+            "a date YYYY-MM-DD (inclusive, UTC) or an ISO 8601 timestamp with an offset"
+        )
+
+
+@pytest.mark.parametrize("expires_on", ["2026-12-24", "2026-12-24T18:00:00+01:00", "2026-12-24T17:00:00Z"])
+def test_expires_on_takes_what_the_cost_guard_takes(expires_on: str):
+    """Config and the cost guard read one language (rules/tags.py); a timestamp used to fail here."""
+    from scripts.expiry import StackFacts, Verdict, assess
+
+    cfg = load_stack_config(azure(tags={"owner": "me", "expires-on": expires_on}), stack="dev")
+    assert cfg.tags["expires-on"] == expires_on
+    facts = StackFacts("dev", {"owner": "me", "expires-on": expires_on})
+    assert assess(facts, datetime(2026, 12, 1, tzinfo=UTC)).verdict is Verdict.ACTIVE
+
+
+def test_model_name_is_ascii_like_the_providers_check():
+    """`\\w` let 'modèle' through config, and the provider's check then refused it."""
+    assert the_problem(azure(model={"name": "modèle"})) == (
+        "aml-gpu-inference:model.name = 'modèle': "
+        "1–255 ASCII letters, digits, - _ and ., starting with a letter or digit"
     )
-    assert the_problem(azure(tags={"owner": "me", "expires-on": "2026-02-30"})) == (
-        "aml-gpu-inference:tags.expires-on = '2026-02-30': an ISO date YYYY-MM-DD"
+
+
+def test_autoscale_minimum_alone_above_the_default_maximum_is_refused_here_not_in_the_provider():
+    assert the_problem(azure(service={"autoscale": {"minReplicas": 2}})) == (
+        "aml-gpu-inference:service.autoscale.minReplicas = 2: ≤ service.autoscale.maxReplicas (1)"
     )
 
 
 def test_unknown_keys_are_reported_with_the_keys_allowed_there():
     assert the_problem(azure(service={"replica": 3})) == (
         "aml-gpu-inference:service.replica = 3: unknown key; allowed here: name, replicas, cpuCores, "
-        "memoryGb, gpuCores, autoscale, authEnabled, tokenAuthEnabled, scoringTimeoutMs, "
-        "maxConcurrentRequestsPerReplica"
+        "memoryGb, gpuCores, scoringTimeoutMs, maxConcurrentRequestsPerReplica, autoscale, authEnabled, "
+        "tokenAuthEnabled"
     )
 
 
@@ -323,22 +348,50 @@ def test_all_problems_are_reported_together_in_one_error():
 
 
 def test_pulumi_config_source_reads_the_engines_environment(monkeypatch: pytest.MonkeyPatch):
-    """The language host passes config as PULUMI_CONFIG (JSON strings) and its secret keys."""
+    """The language host passes config as PULUMI_CONFIG (JSON strings) and its secret keys; the
+    provider's location reaches the config (the old adapter dropped it), a typo reaches the check."""
     import contextvars
     import json
 
-    from config import pulumi_config_source
+    from config_pulumi import pulumi_config_source
 
     engine_config = {
         f"{NAMESPACE}:target": "azure",
         f"{NAMESPACE}:tags": json.dumps(TAGS),
         f"{NAMESPACE}:sslKey": PEM_KEY,
         "azure-native:location": "westeurope",
+        "other-project:key": "not ours",
     }
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(engine_config))
     monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps([f"{NAMESPACE}:sslKey"]))
     values, secret_keys = contextvars.Context().run(pulumi_config_source)
-    assert values == {key: value for key, value in engine_config.items() if key.startswith(NAMESPACE)}
+    assert values == {key: value for key, value in engine_config.items() if not key.startswith("other")}
     assert secret_keys == frozenset({f"{NAMESPACE}:sslKey"})
     without_ssl = {key: value for key, value in values.items() if not key.endswith(":sslKey")}
-    assert load_stack_config(without_ssl, stack="dev").tags == TAGS
+    cfg = load_stack_config(without_ssl, stack="dev")
+    assert (cfg.tags, cfg.location) == (TAGS, "westeurope")
+
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({f"{NAMESPACE}:taget": "azure"}))
+    values, _ = contextvars.Context().run(pulumi_config_source)
+    assert the_problem(values).startswith("aml-gpu-inference:taget = 'azure': unknown key")
+
+
+def test_pulumi_config_source_reads_config_set_in_process(monkeypatch: pytest.MonkeyPatch):
+    """As the mocks set it (pulumi.runtime.set_all_config): not listable, read by the keys we know."""
+    import contextvars
+
+    import pulumi
+
+    from config_pulumi import pulumi_config_source
+
+    monkeypatch.delenv("PULUMI_CONFIG", raising=False)
+
+    def in_process() -> tuple[dict[str, Any], frozenset[str]]:
+        pulumi.runtime.set_all_config(
+            {f"{NAMESPACE}:target": "local", f"{NAMESPACE}:sslKey": PEM_KEY}, [f"{NAMESPACE}:sslKey"]
+        )
+        return pulumi_config_source()
+
+    values, secret_keys = contextvars.Context().run(in_process)
+    assert values == {f"{NAMESPACE}:target": "local", f"{NAMESPACE}:sslKey": PEM_KEY}
+    assert secret_keys == frozenset({f"{NAMESPACE}:sslKey"})

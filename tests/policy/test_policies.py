@@ -26,7 +26,7 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from gpu_sizes import GPU_SIZES
+from rules.gpu_sizes import GPU_SIZES
 from policy import aml_policies
 from program_harness import ProgramRun, Registration, run_program, stack_config
 

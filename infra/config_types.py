@@ -1,0 +1,115 @@
+"""The typed stack config: frozen dataclasses whose field defaults ARE the config's defaults.
+
+`config.py` builds a `StackConfig` from the stack's `Pulumi.<stack>.yaml`; a key that is not set
+leaves its field's default in place, so a default is written here and nowhere else. The choices of
+a `Literal` field are its allowed values (`config_reader.choices`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from deployment.settings import ServiceSettings
+from deployment.targets import LocalTarget
+from rules.gpu_sizes import GPU_SIZES, GpuSize
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+Target = Literal["azure", "local"]
+ClusterPurpose = Literal["DevTest", "FastProd"]
+LoadBalancerType = Literal["PublicIp", "InternalLoadBalancer"]
+
+
+class Secret:
+    """A value from secret config: never shown by repr/str; `reveal()` only where it is wrapped
+    in `pulumi.Output.secret`."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret([hidden])"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class ExistingWorkspace:
+    """An Azure ML workspace that this stack uses but does not own (adopted, never deleted)."""
+
+    subscription_id: str
+    resource_group: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SslConfig:
+    """TLS on the cluster's scoring endpoint: a Microsoft-issued certificate for
+    `<leaf_domain_label>.<location>.cloudapp.azure.com`, or the user's certificate and key."""
+
+    leaf_domain_label: str | None = None
+    overwrite_existing_domain: bool = False
+    cname: str | None = None  # the host name the certificate is for
+    certificate: Secret | None = None
+    key: Secret | None = None
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    vm_size: str = "Standard_NC4as_T4_v3"
+    node_count: int = 3
+    kubernetes_version: str | None = None
+    purpose: ClusterPurpose = "DevTest"
+    load_balancer_type: LoadBalancerType = "PublicIp"
+    ssl: SslConfig | None = None
+
+    @property
+    def gpu_size(self) -> GpuSize:
+        return GPU_SIZES[self.vm_size]
+
+    @property
+    def total_gpus(self) -> int:
+        return self.node_count * self.gpu_size.gpus
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Everything the program needs to know about one stack, validated."""
+
+    stack: str
+    name_suffix: str  # lowercase alphanumerics, stable per stack: keeps global names unique
+    project_root: Path = PROJECT_ROOT
+    target: Target = "local"
+    location: str = "eastus"
+    name_prefix: str = "amlgpu"
+    tags: dict[str, str] = field(default_factory=dict)
+    existing_workspace: ExistingWorkspace | None = None
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    service_name: str = "aks-dnn-mnist"
+    service: ServiceSettings = field(default_factory=ServiceSettings)
+    model_name: str = "mnist-dnn"
+    model_dir: Path = Path("artifacts/model")  # relative to project_root; the loader makes it absolute
+    local_target: LocalTarget | None = None  # set when target == "local"
+
+    @property
+    def source_dir(self) -> Path:
+        return self.project_root / "model_service"
+
+    @property
+    def environment_file(self) -> Path:
+        """The scoring environment: the image's conda file on Azure, the virtualenv's pins locally."""
+        name = "environment.yml" if self.target == "azure" else "requirements.txt"
+        return self.source_dir / name
