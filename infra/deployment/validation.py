@@ -4,22 +4,44 @@ they are known."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from deployment.settings import AUTH_MODES
 from deployment.spec import BACKENDS
+from rules import values
+from rules.checks import Rule, matching, one_of, refusal
 
 # The engine's marker for a value that is not known yet (pulumi.runtime.rpc.UNKNOWN).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
-# Azure ML's rule for service names, applied to every backend so a stack can move targets.
-SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
-MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
-SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+SHA256_HEX = matching(r"[0-9a-f]{64}", "a sha256 hex digest")
+RELATIVE_SCRIPT = Rule(
+    "a .py path relative to the source directory",
+    lambda value: (
+        isinstance(value, str)
+        and value.endswith(".py")
+        and not value.startswith("/")
+        and ".." not in value.split("/")
+    ),
+)
+ABSOLUTE_PATH = Rule("an absolute path", lambda value: isinstance(value, str) and value.startswith("/"))
 
 Problem = tuple[str, str]  # (property path, reason)
+
+_TOP_LEVEL: dict[str, Rule] = {
+    "service_name": values.SERVICE_NAME,
+    "backend": one_of(BACKENDS),
+    "model_name": values.MODEL_NAME,
+    "model_hash": SHA256_HEX,
+    "source_hash": SHA256_HEX,
+    "environment_hash": SHA256_HEX,
+    "entry_script": RELATIVE_SCRIPT,
+    "model_dir": ABSOLUTE_PATH,
+    "source_dir": ABSOLUTE_PATH,
+    "environment_file": ABSOLUTE_PATH,
+}
+_SETTINGS: dict[str, Rule] = {**values.SERVICE_SETTINGS, "auth": one_of(AUTH_MODES)}
 
 
 def _is_unknown(value: Any) -> bool:
@@ -32,94 +54,13 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def _whole(value: Any, minimum: int) -> str | None:
-    number = _number(value)
-    if number is None or not number.is_integer() or number < minimum:
-        return f"{value!r} is not allowed: a whole number >= {minimum}"
-    return None
-
-
-def _positive(value: Any) -> str | None:
-    number = _number(value)
-    if number is None or number <= 0:
-        return f"{value!r} is not allowed: a number > 0"
-    return None
-
-
-def _pattern(pattern: re.Pattern[str], allowed: str) -> Callable[[Any], str | None]:
-    def check(value: Any) -> str | None:
-        if not isinstance(value, str) or not pattern.match(value):
-            return f"{value!r} is not allowed: {allowed}"
-        return None
-
-    return check
-
-
-def _one_of(options: tuple[str, ...]) -> Callable[[Any], str | None]:
-    def check(value: Any) -> str | None:
-        return None if value in options else f"{value!r} is not allowed: one of {', '.join(options)}"
-
-    return check
-
-
-def _relative_script(value: Any) -> str | None:
-    if (
-        not isinstance(value, str)
-        or not value.endswith(".py")
-        or value.startswith("/")
-        or ".." in value.split("/")
-    ):
-        return f"{value!r} is not allowed: a .py path relative to the source directory"
-    return None
-
-
-def _absolute_path(value: Any) -> str | None:
-    if not isinstance(value, str) or not value.startswith("/"):
-        return f"{value!r} is not allowed: an absolute path"
-    return None
-
-
-_TOP_LEVEL: dict[str, Callable[[Any], str | None]] = {
-    "service_name": _pattern(
-        SERVICE_NAME, "3-32 characters: lowercase letters, digits and '-', starting with a letter"
-    ),
-    "backend": _one_of(BACKENDS),
-    "model_name": _pattern(MODEL_NAME, "letters, digits, '_', '.', '-' (at most 255)"),
-    "model_hash": _pattern(SHA256_HEX, "a sha256 hex digest"),
-    "source_hash": _pattern(SHA256_HEX, "a sha256 hex digest"),
-    "environment_hash": _pattern(SHA256_HEX, "a sha256 hex digest"),
-    "entry_script": _relative_script,
-    "model_dir": _absolute_path,
-    "source_dir": _absolute_path,
-    "environment_file": _absolute_path,
-}
-
-_SETTINGS: dict[str, Callable[[Any], str | None]] = {
-    "replicas": lambda v: _whole(v, 1),
-    "cpu_cores": _positive,
-    "memory_gb": _positive,
-    "gpu_cores": lambda v: _whole(v, 0),
-    "auth": _one_of(AUTH_MODES),
-    "scoring_timeout_ms": lambda v: _whole(v, 1),
-    "max_concurrent_requests_per_replica": lambda v: _whole(v, 1),
-}
-
-_AUTOSCALE: dict[str, Callable[[Any], str | None]] = {
-    "min_replicas": lambda v: _whole(v, 1),
-    "max_replicas": lambda v: _whole(v, 1),
-    "target_utilization": lambda v: _whole(v, 1),
-}
-
-
-def _apply(
-    rules: Mapping[str, Callable[[Any], str | None]], values: Mapping[str, Any], prefix: str
-) -> list[Problem]:
+def _apply(rules: Mapping[str, Rule], inputs: Mapping[str, Any], prefix: str) -> list[Problem]:
     problems: list[Problem] = []
     for key, rule in rules.items():
-        if key not in values:
+        if key not in inputs:
             problems.append((prefix + key, "is required"))
-        elif not _is_unknown(values[key]) and (reason := rule(values[key])):
-            problems.append((prefix + key, reason))
+        elif not _is_unknown(inputs[key]) and rule.refuses(inputs[key]):
+            problems.append((prefix + key, refusal(inputs[key], rule.allowed)))
     return problems
 
 
@@ -133,7 +74,7 @@ def validate_inputs(news: Mapping[str, Any]) -> list[Problem]:
         problems += _apply(_SETTINGS, settings, "settings.")
         autoscale = settings.get("autoscale") or {}
         if not _is_unknown(autoscale):
-            problems += _apply(_AUTOSCALE, autoscale, "settings.autoscale.")
+            problems += _apply(values.AUTOSCALE, autoscale, "settings.autoscale.")
             low, high = autoscale.get("min_replicas"), autoscale.get("max_replicas")
             if _number(low) is not None and _number(high) is not None and low > high:
                 problems.append(

@@ -189,4 +189,4 @@ def test_check_failures_come_back_naming_the_property(
 
     assert set(failures) == {"service_name", "settings.replicas"}
     assert "'Not_A_Valid_Name'" in failures["service_name"]
-    assert ">= 1" in failures["settings.replicas"]
+    assert "≥ 1" in failures["settings.replicas"]

@@ -50,7 +50,7 @@ def test_valid_inputs_pass_check_unchanged():
 
 
 CHECK_TABLE = [
-    ({"service_name": "ab"}, "service_name", "'ab' is not allowed: 3-32 characters"),
+    ({"service_name": "ab"}, "service_name", "'ab' is not allowed: 3–32 lowercase letters"),
     ({"service_name": "Upper"}, "service_name", "'Upper' is not allowed"),
     ({"service_name": "x" * 33}, "service_name", "is not allowed"),
     ({"service_name": "ends-with-"}, "service_name", "is not allowed"),
@@ -71,13 +71,13 @@ def test_check_failures_name_the_property_the_value_and_what_is_allowed(change, 
 
 
 SETTINGS_TABLE = [
-    ("replicas", 0, "settings.replicas", ">= 1"),
+    ("replicas", 0, "settings.replicas", "≥ 1"),
     ("replicas", 1.5, "settings.replicas", "whole number"),
     ("cpu_cores", 0, "settings.cpu_cores", "> 0"),
     ("memory_gb", -1, "settings.memory_gb", "> 0"),
-    ("gpu_cores", -1, "settings.gpu_cores", ">= 0"),
+    ("gpu_cores", 0, "settings.gpu_cores", "≥ 1"),  # config never allowed 0; check did
     ("auth", "password", "settings.auth", "one of key, token, none"),
-    ("scoring_timeout_ms", 0, "settings.scoring_timeout_ms", ">= 1"),
+    ("scoring_timeout_ms", 0, "settings.scoring_timeout_ms", "≥ 1"),
     ("max_concurrent_requests_per_replica", "many", "settings.max_concurrent_requests_per_replica", "'many'"),
 ]
 
@@ -89,6 +89,14 @@ def test_check_failures_for_settings(key: str, value: Any, prop: str, reason: st
     failures = _failures(news)
     assert list(failures) == [prop]
     assert reason in failures[prop]
+
+
+def test_target_utilization_is_a_percentage_as_in_the_stack_config():
+    news = _inputs()
+    news["settings"]["autoscale"] = {**news["settings"]["autoscale"], "target_utilization": 101}
+    assert _failures(news) == {
+        "settings.autoscale.target_utilization": "101 is not allowed: a whole number ≥ 1 and ≤ 100"
+    }
 
 
 def test_autoscale_bounds_are_checked_together():

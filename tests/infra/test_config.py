@@ -395,3 +395,40 @@ def test_pulumi_config_source_reads_config_set_in_process(monkeypatch: pytest.Mo
     values, secret_keys = contextvars.Context().run(in_process)
     assert values == {f"{NAMESPACE}:target": "local", f"{NAMESPACE}:sslKey": PEM_KEY}
     assert secret_keys == frozenset({f"{NAMESPACE}:sslKey"})
+
+
+# --- the stack config and the provider's check: one set of rules -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "prop", "value"),
+    [
+        ("service", "replicas", "settings.replicas", 0),
+        ("service", "gpuCores", "settings.gpu_cores", 0),  # check allowed 0, config did not
+        ("service", "cpuCores", "settings.cpu_cores", 0),
+        ("service", "scoringTimeoutMs", "settings.scoring_timeout_ms", 0),
+        ("service.autoscale", "targetUtilization", "settings.autoscale.target_utilization", 101),
+        ("service", "name", "service_name", "Bad_Name"),
+        ("model", "name", "model_name", "modèle"),  # config took Unicode, check did not
+    ],
+)
+def test_config_and_the_providers_check_refuse_the_same_values_in_the_same_words(
+    section: str, key: str, prop: str, value: Any
+):
+    from deployment.validation import validate_inputs
+
+    nested: dict[str, Any] = {key: value}
+    for part in reversed(section.split(".")[1:]):
+        nested = {part: nested}
+    config_problem = the_problem(azure(**{section.split(".")[0]: nested}))
+    allowed = config_problem.split(": ", 1)[1]
+
+    inputs: dict[str, Any] = {"settings": {**ServiceSettings().to_dict()}}
+    if prop.startswith("settings.autoscale."):
+        inputs["settings"]["autoscale"][prop.rpartition(".")[2]] = value
+    elif prop.startswith("settings."):
+        inputs["settings"][prop.rpartition(".")[2]] = value
+    else:
+        inputs[prop] = value
+    reasons = dict(validate_inputs(inputs))
+    assert reasons[prop].endswith(f"is not allowed: {allowed}"), (reasons[prop], allowed)
