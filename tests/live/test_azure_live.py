@@ -14,6 +14,11 @@ region (AMLGPU_LIVE_LOCATION, default eastus). The stack state lives in a tempor
 
     up      workspace + GPU AKS + compute attach + the model deployment (the dev stack's settings)
     query   the how-to's sample query against scoring_uri with the primary key
+    updates one `up` per kind of change issue 13 names, each followed by a query:
+            replicas; autoscale on, its max, its min, its target, off; CPU and memory; auth
+            key -> token -> key; a stack tag (the key vault keeps the workspace identity's access
+            policy); the node count (the attach is not touched); then a preview of a GPU VM
+            size change, which must show the cluster replaced (not applied: it costs a rebuild)
     destroy and check that the stack's resource group is gone
 """
 
@@ -32,6 +37,8 @@ import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SERVICE_PRINCIPAL = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET")
+CLUSTER = "azure-native:containerservice:ManagedCluster"
+COMPUTE = "azure-native:machinelearningservices:Compute"
 
 
 def _missing_prerequisites() -> list[str]:
@@ -85,12 +92,71 @@ def _score(uri: str, key: str | None) -> Any:
 def _resource_group_exists(name: str) -> bool:
     from azure.mgmt.resource import ResourceManagementClient
 
-    from deployment.azure_auth import resolve_auth
-    from deployment.azureml_backend import real_sdk
-
-    credential = resolve_auth(real_sdk(), os.environ)  # azureml auth objects implement get_token
-    client = ResourceManagementClient(credential, os.environ["AZURE_SUBSCRIPTION_ID"])
+    client = ResourceManagementClient(_credential(), os.environ["AZURE_SUBSCRIPTION_ID"])
     return bool(client.resource_groups.check_existence(name))
+
+
+def _credential() -> Any:
+    from deployment.azure_auth import resolve_auth
+    from deployment.azureml_sdk import real_sdk
+
+    return resolve_auth(real_sdk(), os.environ)  # azureml auth objects implement get_token
+
+
+def _vault_policy_object_ids(resource_group: str) -> set[str]:
+    from azure.mgmt.keyvault import KeyVaultManagementClient
+
+    client = KeyVaultManagementClient(_credential(), os.environ["AZURE_SUBSCRIPTION_ID"])
+    (vault,) = client.vaults.list_by_resource_group(resource_group)
+    return {policy.object_id for policy in vault.properties.access_policies or []}
+
+
+# (config path under aml-gpu-inference, value): one `up` each, in this order; the service must
+# stay Healthy and answer after each.
+UPDATES: list[tuple[str, str]] = [
+    ("service.replicas", "2"),
+    ("service.autoscale.enabled", "true"),  # with min/max/target set just before
+    ("service.autoscale.maxReplicas", "2"),
+    ("service.autoscale.minReplicas", "2"),
+    ("service.autoscale.targetUtilization", "60"),
+    ("service.autoscale.enabled", "false"),
+    ("service.cpuCores", "1.5"),
+    ("service.memoryGb", "3"),
+    ("service.tokenAuthEnabled", "true"),  # with authEnabled false just before
+    ("service.tokenAuthEnabled", "false"),  # with authEnabled true just after
+]
+
+
+def _ops_by_type(stack: Any) -> dict[str, set[str]]:
+    """What a preview would do, per resource type."""
+    ops: dict[str, set[str]] = {}
+
+    def record(event: Any) -> None:
+        pre = getattr(event, "resource_pre_event", None)
+        if pre is not None:
+            ops.setdefault(pre.metadata.type, set()).add(str(pre.metadata.op.value))
+
+    stack.preview(on_event=record)
+    return ops
+
+
+def _apply_updates(stack: Any, auto: Any) -> None:
+    def set_value(path: str, value: str) -> None:
+        stack.set_config(f"aml-gpu-inference:{path}", auto.ConfigValue(value), path=True)
+
+    for path, value in UPDATES:
+        if path == "service.autoscale.enabled" and value == "true":
+            set_value("service.autoscale.minReplicas", "1")
+            set_value("service.autoscale.maxReplicas", "3")
+        if path == "service.tokenAuthEnabled" and value == "true":
+            set_value("service.authEnabled", "false")
+        set_value(path, value)
+        if path == "service.tokenAuthEnabled" and value == "false":
+            set_value("service.authEnabled", "true")
+        outputs = {name: output.value for name, output in stack.up(on_output=print).outputs.items()}
+        assert outputs["state"] == "Healthy", f"after {path}={value}"
+        if outputs.get("primary_key"):
+            _score(outputs["scoring_uri"], outputs["primary_key"])
 
 
 def test_up_query_destroy_leaves_no_resource_group(tmp_path: Path):
@@ -131,6 +197,25 @@ def test_up_query_destroy_leaves_no_resource_group(tmp_path: Path):
 
         summary = stack.preview().change_summary  # a second look changes nothing
         assert set(summary) <= {"same"}, summary
+
+        _apply_updates(stack, auto)
+
+        policies = _vault_policy_object_ids(resource_group)
+        assert policies, "the workspace identity's access policy is missing from the key vault"
+        stack.set_config("aml-gpu-inference:tags.team", auto.ConfigValue("live-suite"), path=True)
+        stack.up(on_output=print)
+        assert _vault_policy_object_ids(resource_group) >= policies, "a tag update dropped vault policies"
+
+        stack.set_config("aml-gpu-inference:cluster.nodeCount", auto.ConfigValue("4"), path=True)
+        ops = _ops_by_type(stack)
+        assert not ops.get(COMPUTE, set()) - {"same"}, f"a node-count change touches the attach: {ops}"
+        stack.up(on_output=print)
+
+        stack.set_config(
+            "aml-gpu-inference:cluster.vmSize", auto.ConfigValue("Standard_NC8as_T4_v3"), path=True
+        )
+        ops = _ops_by_type(stack)
+        assert ops.get(CLUSTER, set()) & {"replace", "delete-replaced", "create-replacement"}, ops
     finally:
         stack.destroy(on_output=print)
         stack.workspace.remove_stack(stack_name)
