@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model_service import mnist, train
+from model_service import augment, mnist, train
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -243,3 +244,87 @@ def test_cli_usage_errors(tmp_path: Path, args: list[str], message: str):
     assert result.returncode == 2
     assert message in result.stderr
     assert not out.exists()
+
+
+# --- early stopping, batch size, the MNIST-sized set -------------------------------------------
+
+
+@pytest.mark.parametrize("examples", [1, 100, 1_294, 12_800, 54_000, 1_000_000])
+def test_batch_size_fits_the_set_about_400_steps_per_epoch_within_32_to_256(examples: int):
+    batch = train.batch_size_for(examples)
+
+    assert batch & (batch - 1) == 0 and 32 <= batch <= 256
+    if 32 < batch < 256:
+        assert 400 / 2**0.5 <= examples / batch <= 400 * 2**0.5
+    assert train.batch_size_for(examples * 4) >= batch
+
+
+@pytest.mark.slow
+def test_early_stopping_stops_and_restores_the_best_epochs_weights(tmp_path: Path, small_split, capsys):
+    import keras
+    import tensorflow as tf
+
+    train_set, test_set = small_split
+    # A large step on 300 images: the validation accuracy stops rising within a few epochs.
+    options = train.TrainingOptions(
+        epochs=30, patience=2, learning_rate=0.01, validation_fraction=0.2, early_stopping_min_examples=0
+    )
+
+    metadata = train.train_and_save(train_set, test_set, tmp_path / "model", options, source="digits")
+
+    progress = capsys.readouterr().out
+    val_losses = [float(v) for v in re.findall(r"val_loss (\d+\.\d+)", progress)]
+    assert len(val_losses) == metadata["epochs_run"] < options.epochs
+    assert metadata["epochs_run"] == metadata["best_epoch"] + options.patience
+    _, validation_set = mnist.split(train_set, test_fraction=0.2, seed=options.seed)
+    assert metadata["validation_examples"] == len(validation_set) > 0
+    assert metadata["train_examples"] == len(train_set)
+    # The exported weights are the best epoch's: their validation loss is that epoch's, not the last's.
+    serve = _load_serve(tmp_path / "model")
+    (logits,) = serve(tf.constant(mnist.to_model_input(validation_set.images))).values()
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(validation_set.labels, logits)
+    assert float(loss) == pytest.approx(val_losses[metadata["best_epoch"] - 1], abs=1e-3)
+    assert abs(val_losses[-1] - float(loss)) > 1e-3
+
+
+@pytest.mark.slow
+def test_a_set_under_the_early_stopping_minimum_trains_every_epoch_on_every_image(
+    tmp_path: Path, small_split
+):
+    train_set, test_set = small_split
+
+    metadata = train.train_and_save(
+        train_set, test_set, tmp_path / "model", train.TrainingOptions(epochs=2), source="digits"
+    )
+
+    assert len(train_set) < train.DEFAULT_EARLY_STOPPING_MIN_EXAMPLES
+    assert (metadata["epochs_run"], metadata["validation_examples"]) == (2, 0)
+    assert metadata["batch_size"] == train.batch_size_for(len(train_set))
+
+
+def test_augmented_set_keeps_each_images_label_and_is_reproducible():
+    train_digits, _ = mnist.split_digits()
+    source = train_digits.subset(np.arange(50))
+    still = augment.Distortion(0.0, 0.0, 0.0, 0.0)
+
+    undistorted = augment.augmented(source, 200, seed=3, distortion=still)
+    distorted = augment.augmented(source, 200, seed=3)
+
+    by_image = {image.tobytes(): label for image, label in zip(source.images, source.labels, strict=True)}
+    assert all(
+        by_image[image.tobytes()] == label
+        for image, label in zip(undistorted.images, undistorted.labels, strict=True)
+    )
+    np.testing.assert_array_equal(distorted.labels, undistorted.labels)  # same picks, same seed
+    assert np.mean(distorted.images != undistorted.images) > 0.2
+    assert distorted.sha256() == augment.augmented(source, 200, seed=3).sha256()
+    assert distorted.sha256() != augment.augmented(source, 200, seed=4).sha256()
+
+
+def test_cli_writes_an_mnist_sized_set_that_training_reads_as_idx(tmp_path: Path):
+    assert augment.main(["--train", "120", "--test", "30", "--out", str(tmp_path)]) == 0
+
+    train_set = mnist.load_dataset(tmp_path / augment.TRAIN_IMAGES, tmp_path / augment.TRAIN_LABELS)
+    test_set = mnist.load_dataset(tmp_path / augment.TEST_IMAGES, tmp_path / augment.TEST_LABELS)
+    assert (len(train_set), len(test_set)) == (120, 30)
+    assert set(np.unique(train_set.labels)) <= set(range(10))
