@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import config_cluster
+import config_online
 import config_service
 from config_reader import (
     NAMESPACE,
@@ -94,6 +95,7 @@ ALLOWED_KEYS: dict[str, tuple[str, ...]] = {
         "service",
         "model",
         "local",
+        *config_online.KEYS,
         *config_cluster.SECRET_KEYS,
     ),
     "workspace": ("existing",),
@@ -101,6 +103,7 @@ ALLOWED_KEYS: dict[str, tuple[str, ...]] = {
     "model": ("name", "dir"),
     **config_cluster.KEYS,
     **config_service.KEYS,
+    **config_online.KEYS,
 }
 # The provider's default location, used when this project's `location` is not set.
 LOCATION_FALLBACK_KEY = "azure-native:location"
@@ -147,6 +150,9 @@ def load_stack_config(
         cfg = replace(cfg, local_target=config_service.read_local_target(reader, project_root))
     if cfg.target == "azure" and fields["service"] and fields["cluster"]:
         config_cluster.check_service_fits_cluster(reader, cfg.service, cfg.cluster)
+    cfg = replace(cfg, online=config_online.read_online(reader, cfg.target))
+    if cfg.target == config_online.TARGET and fields["service"] and fields["cluster"]:
+        config_online.check_online_target(reader, cfg)
     if reader.problems:
         raise ConfigError(reader.problems)
     return cfg
@@ -170,10 +176,12 @@ def _tags(reader: Reader, target: str) -> dict[str, str]:
             reader.fail(key, value, f"a string of at most {TAG_VALUE_MAX_LENGTH} characters")
         else:
             tags[name] = value
-    if target == "azure":
+    if target != "local":
         for name in REQUIRED_TAGS:
             if name not in raw or (name in tags and not tags[name].strip()):
-                reader.fail(f"tags.{name}", raw.get(name), "required on the azure target: a non-empty string")
+                reader.fail(
+                    f"tags.{name}", raw.get(name), f"required on the {target} target: a non-empty string"
+                )
     if EXPIRES_TAG in tags:
         try:
             parse_expires_on(tags[EXPIRES_TAG])

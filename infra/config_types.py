@@ -17,7 +17,7 @@ from rules.gpu_sizes import GPU_SIZES, GpuSize
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-Target = Literal["azure", "local"]
+Target = Literal["azure", "azure-v2", "local"]
 ClusterPurpose = Literal["DevTest", "FastProd"]
 LoadBalancerType = Literal["PublicIp", "InternalLoadBalancer"]
 
@@ -86,6 +86,13 @@ class ClusterConfig:
 
 
 @dataclass(frozen=True)
+class OnlineConfig:
+    """The azure-v2 target's own settings (docs/azure-v2.md)."""
+
+    traffic_steps: tuple[int, ...] = (100,)  # percent on the new colour after each step
+
+
+@dataclass(frozen=True)
 class StackConfig:
     """Everything the program needs to know about one stack, validated."""
 
@@ -103,6 +110,7 @@ class StackConfig:
     model_name: str = "mnist-dnn"
     model_dir: Path = Path("artifacts/model")  # relative to project_root; the loader makes it absolute
     local_target: LocalTarget | None = None  # set when target == "local"
+    online: OnlineConfig | None = None  # set when target == "azure-v2"
 
     @property
     def source_dir(self) -> Path:
@@ -111,5 +119,5 @@ class StackConfig:
     @property
     def environment_file(self) -> Path:
         """The scoring environment: the image's conda file on Azure, the virtualenv's pins locally."""
-        name = "environment.yml" if self.target == "azure" else "requirements.txt"
+        name = "requirements.txt" if self.target == "local" else "environment.yml"
         return self.source_dir / name

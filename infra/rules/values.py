@@ -6,6 +6,8 @@ also the provider's input names; the stack config maps its camelCase keys onto t
 
 from __future__ import annotations
 
+import itertools
+
 from .checks import Rule, matching, positive, whole
 
 # Azure ML's rule for service names, applied to every backend so that a stack can move targets.
@@ -55,3 +57,15 @@ AUTOSCALE: dict[str, Rule] = {
     "max_replicas": whole(1),
     "target_utilization": whole(1, 100),  # a percentage
 }
+
+
+def _traffic_steps(steps: object) -> bool:
+    if not isinstance(steps, (list, tuple)) or not steps:
+        return False
+    if not all(isinstance(step, int) and not isinstance(step, bool) and 1 <= step <= 100 for step in steps):
+        return False
+    return steps[-1] == 100 and all(a < b for a, b in itertools.pairwise(steps))
+
+
+# The azure-v2 blue/green rollout: percent of the traffic on the new colour after each step.
+TRAFFIC_STEPS = Rule("increasing whole percentages from 1, ending in 100 (e.g. [10, 100])", _traffic_steps)

@@ -12,11 +12,12 @@ still rolls forward from what really serves.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pulumi_azure_native import machinelearningservices
+
+from rules.values import TRAFFIC_STEPS
 
 COLOURS = ("blue", "green")
 SPEC_TAG = "amlgpu-spec"  # on each OnlineDeployment: the content hash it was created from
@@ -79,21 +80,11 @@ class Rollout:
         return text
 
 
-def validate_steps(steps: Sequence[int]) -> str | None:
-    """Why `steps` can't be traffic steps, or None: increasing whole percentages 1–100 ending in 100."""
-    if not steps or any(isinstance(step, bool) or not isinstance(step, int) for step in steps):
-        return "a non-empty list of whole percentages"
-    if steps[-1] != 100 or steps[0] < 1 or any(b <= a for a, b in itertools.pairwise(steps)):
-        return "increasing percentages from 1, ending in 100 (e.g. [10, 100])"
-    return None
-
-
 def plan_rollout(live: LiveState | None, desired_spec: str, steps: Sequence[int] = (100,)) -> Rollout:
     """A changed spec goes to the colour that is not live; traffic moves in `steps` (percent to
     the new colour, the last one 100) only when a live colour serves beside it."""
-    problem = validate_steps(steps)
-    if problem:
-        raise ValueError(f"traffic steps {list(steps)}: {problem}")
+    if TRAFFIC_STEPS.refuses(tuple(steps)):
+        raise ValueError(f"traffic steps {list(steps)}: {TRAFFIC_STEPS.allowed}")
     state = live or LiveState({}, {})
     current = state.live
     matching = [colour for colour, spec in state.specs.items() if spec == desired_spec]

@@ -282,7 +282,7 @@ def test_unknown_keys_are_reported_with_the_keys_allowed_there():
 
 
 def test_target_choice():
-    assert the_problem({"target": "aws"}) == "aml-gpu-inference:target = 'aws': one of azure, local"
+    assert the_problem({"target": "aws"}) == "aml-gpu-inference:target = 'aws': one of azure, azure-v2, local"
 
 
 def test_ssl_key_in_plain_config_is_rejected_without_showing_it():

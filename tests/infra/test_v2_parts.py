@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from rules.values import TRAFFIC_STEPS
 from v2.kubernetes_compute import extension_settings, instance_type_spec
 from v2.online_endpoint import traffic_template
-from v2.rollout import LiveState, plan_rollout, validate_steps
+from v2.rollout import LiveState, plan_rollout
 from v2.target import endpoint_name
 
 CLUSTER_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks-x"
@@ -118,6 +119,11 @@ def test_the_instance_type_has_requests_equal_limits_and_the_gpu_in_limits():
 # --- blue/green ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("steps", [(100,), (10, 100), [1, 50, 99, 100]])
+def test_good_traffic_steps_are_accepted(steps):
+    assert not TRAFFIC_STEPS.refuses(steps)
+
+
 def test_the_first_run_creates_blue_with_all_traffic():
     rollout = plan_rollout(None, "spec-a", (10, 100))
     assert (rollout.live, rollout.target, rollout.creates, rollout.retired) == (None, "blue", True, ())
@@ -177,8 +183,8 @@ def test_a_leftover_colour_without_traffic_is_retired_when_the_live_one_stays():
 @pytest.mark.parametrize(
     "steps", [(), (50,), (100, 100), (50, 10, 100), (0, 100), (10.5, 100), (True, 100), (10, 110)]
 )
-def test_bad_traffic_steps_are_rejected_by_value(steps):
-    assert validate_steps(steps) is not None
+def test_bad_traffic_steps_are_rejected(steps):
+    assert TRAFFIC_STEPS.refuses(steps)
     with pytest.raises(ValueError, match="traffic steps"):
         plan_rollout(None, "spec", steps)
 

@@ -1,0 +1,330 @@
+"""The azure-v2 stack under mocks: every resource and its key properties, the dependency order
+(extension → compute → endpoint → deployment → traffic), secrets, and blue/green as the program
+renders it from what the (fake) endpoint serves.
+
+Azure is faked by `program_harness.AzureMocks` (ARM-shaped ids; online endpoint reads answer
+"not found", i.e. a first run); `ServingMocks` answers them with a live endpoint instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pulumi.runtime import rpc
+
+from config import ConfigError
+from program_harness import (
+    FAKE_ENDPOINT_KEYS,
+    FAKE_SUBSCRIPTION,
+    FAKE_WORKSPACE_GUID,
+    MODEL_DEPLOYMENT_TYPE,
+    PROJECT_ROOT,
+    AzureMocks,
+    ProgramRun,
+    Registration,
+    run_program,
+    stack_config,
+)
+from v2.rollout import SPEC_TAG
+
+ML = "azure-native:machinelearningservices"
+CLUSTER = "azure-native:containerservice:ManagedCluster"
+EXTENSION = "azure-native:kubernetesconfiguration:Extension"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+INSTANCE_TYPE = "kubernetes:amlarc.azureml.com/v1alpha1:InstanceType"
+DEVICE_PLUGIN = "kubernetes:apps/v1:DaemonSet"
+COMPUTE = f"{ML}:Compute"
+BLOB = "azure-native:storage:Blob"
+CODE, MODEL, ENVIRONMENT = f"{ML}:CodeVersion", f"{ML}:ModelVersion", f"{ML}:EnvironmentVersion"
+ENDPOINT, DEPLOYMENT = f"{ML}:OnlineEndpoint", f"{ML}:OnlineDeployment"
+TRAFFIC = "azure-native:resources:Deployment"
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    model = tmp_path_factory.mktemp("model")
+    (model / "saved_model.pb").write_bytes(b"graph")
+    (model / "variables").mkdir()
+    (model / "variables" / "variables.index").write_bytes(b"index")
+    return model
+
+
+def v2_config(model_dir: Path, **overrides: Any) -> dict[str, Any]:
+    config = stack_config("dev-v2")
+    config["aml-gpu-inference:model"] = {"name": "mnist-dnn", "dir": str(model_dir)}
+    for key, value in overrides.items():
+        config[f"aml-gpu-inference:{key}"] = value
+    return config
+
+
+class ServingMocks(AzureMocks):
+    """An endpoint that serves already: `traffic` and the spec tag of each existing colour."""
+
+    def __init__(self, traffic: dict[str, int], specs: dict[str, str]) -> None:
+        self.traffic, self.specs = traffic, specs
+
+    def call(self, args):  # type: ignore[no-untyped-def]
+        if args.token == f"{ML}:getOnlineEndpoint":
+            return {
+                "name": args.args["endpointName"],
+                "properties": {"authMode": "Key", "traffic": self.traffic},
+            }
+        if args.token == f"{ML}:getOnlineDeployment":
+            colour = args.args["deploymentName"]
+            if colour not in self.specs:
+                return {}, [("", 'Status=404 Code="ResourceNotFound"')]
+            return {"name": colour, "tags": {SPEC_TAG: self.specs[colour]}, "properties": {}}
+        return super().call(args)
+
+
+@pytest.fixture(scope="module")
+def first(model_dir: Path) -> ProgramRun:
+    return run_program(v2_config(model_dir), stack="dev-v2")
+
+
+@pytest.fixture(scope="module")
+def spec(first: ProgramRun) -> str:
+    return first.one(DEPLOYMENT).inputs["tags"][SPEC_TAG]
+
+
+def unwrap(value: Any) -> Any:
+    return rpc.unwrap_rpc_secret(value) if rpc.is_rpc_secret(value) else value
+
+
+def by_name(run: ProgramRun, type_: str) -> dict[str, Registration]:
+    return {r.name: r for r in run.of_type(type_)}
+
+
+# --- what the stack declares -----------------------------------------------------------------------
+
+
+def test_the_v2_stack_declares_its_own_cluster_and_no_v1_parts(first: ProgramRun):
+    for type_ in (CLUSTER, EXTENSION, NAMESPACE, INSTANCE_TYPE, DEVICE_PLUGIN, COMPUTE, CODE, MODEL):
+        first.one(type_)
+    first.one(ENVIRONMENT), first.one(ENDPOINT), first.one(DEPLOYMENT)
+    assert first.of_type(MODEL_DEPLOYMENT_TYPE) == []  # no dynamic provider on v2
+    assert first.one(COMPUTE).inputs["properties"]["computeType"] == "Kubernetes"  # no v1 AKS attach
+    assert first.one(CLUSTER).inputs["agentPoolProfiles"][0]["vmSize"] == "Standard_NC4as_T4_v3"
+
+
+def test_the_extension_is_azureml_with_the_pinned_settings_for_this_cluster(first: ProgramRun):
+    cluster, extension = first.one(CLUSTER), first.one(EXTENSION)
+    inputs = extension.inputs
+    assert inputs["extensionType"] == "Microsoft.AzureML.Kubernetes"
+    assert inputs["scope"] == {"cluster": {"releaseNamespace": "azureml"}}
+    assert inputs["identity"] == {"type": "SystemAssigned"}
+    assert (inputs["clusterRp"], inputs["clusterResourceName"]) == (
+        "Microsoft.ContainerService",
+        "managedClusters",
+    )
+    assert inputs["clusterName"] == cluster.outputs["name"]
+    settings = inputs["configurationSettings"]
+    assert settings["clusterId"] == settings["cluster_name"] == cluster.id
+    assert settings["enableInference"] == "True" and settings["allowInsecureConnections"] == "True"
+    assert settings["inferenceRouterHA"] == "True"  # 3 nodes
+    assert settings["location"] == settings["jobSchedulerLocation"] == "eastus"
+    assert "configurationProtectedSettings" not in inputs or not inputs["configurationProtectedSettings"]
+
+
+def test_the_compute_is_kubernetes_on_this_cluster_in_the_namespace(first: ProgramRun):
+    cluster, compute = first.one(CLUSTER), first.one(COMPUTE)
+    properties = compute.inputs["properties"]
+    assert properties["resourceId"] == cluster.id
+    assert properties["properties"] == {"namespace": "amlgpu-online", "defaultInstanceType": "gpu1-cpu2-mem4"}
+    assert first.one(NAMESPACE).inputs["metadata"]["name"] == "amlgpu-online"
+
+
+def test_the_instance_type_is_the_how_tos_2_cpu_4_gb_1_gpu_on_the_gpu_pool(first: ProgramRun):
+    instance_type = first.one(INSTANCE_TYPE).inputs
+    assert instance_type["metadata"]["name"] == "gpu1-cpu2-mem4"
+    assert instance_type["spec"]["nodeSelector"] == {"agentpool": "gpupool"}
+    assert instance_type["spec"]["resources"]["limits"] == {"cpu": "2", "memory": "4Gi", "nvidia.com/gpu": 1}
+
+
+def test_assets_are_uploaded_and_versioned_by_content(first: ProgramRun, model_dir: Path):
+    container = f"azureml-blobstore-{FAKE_WORKSPACE_GUID}"
+    blobs = [r.inputs for r in first.of_type(BLOB)]
+    assert {b["containerName"] for b in blobs} == {container}
+    assert {b["accountName"] for b in blobs} == {"stfake"}
+    code, model = first.one(CODE).inputs, first.one(MODEL).inputs
+    model_blobs = sorted(b["blobName"] for b in blobs if b["blobName"].startswith("models/"))
+    version = model["version"]
+    assert model_blobs == [
+        f"models/mnist-dnn/{version}/model/saved_model.pb",
+        f"models/mnist-dnn/{version}/model/variables/variables.index",
+    ]
+    assert model["properties"]["modelUri"] == (
+        f"azureml://subscriptions/{FAKE_SUBSCRIPTION}/resourcegroups/{first.one(COMPUTE).inputs['resourceGroupName']}"
+        f"/workspaces/{first.one(COMPUTE).inputs['workspaceName']}/datastores/workspaceblobstore"
+        f"/paths/models/mnist-dnn/{version}/model"
+    )
+    assert any(b["blobName"] == f"code/aks-dnn-mnist-code/{code['version']}/score.py" for b in blobs)
+    assert code["properties"]["codeUri"] == (
+        f"https://stfake.blob.core.windows.net/{container}/code/aks-dnn-mnist-code/{code['version']}"
+    )
+    environment = first.one(ENVIRONMENT).inputs
+    assert (
+        environment["properties"]["condaFile"]
+        == (PROJECT_ROOT / "model_service" / "environment.yml").read_text()
+    )
+    assert environment["properties"]["image"].startswith("mcr.microsoft.com/azureml/")
+    # Each version depends on its uploads, so it never points at a missing blob.
+    code_blobs = {r.urn for r in first.of_type(BLOB) if r.inputs["blobName"].startswith("code/")}
+    assert code_blobs <= set(first.one(CODE).dependencies)
+
+
+def test_a_changed_model_makes_a_new_model_version_and_a_new_spec(
+    first: ProgramRun, tmp_path: Path, spec: str
+):
+    changed = tmp_path / "model"
+    changed.mkdir()
+    (changed / "saved_model.pb").write_bytes(b"other graph")
+    run = run_program(v2_config(changed), stack="dev-v2")
+    assert run.one(MODEL).inputs["version"] != first.one(MODEL).inputs["version"]
+    assert run.one(CODE).inputs["version"] == first.one(CODE).inputs["version"]
+    assert run.one(DEPLOYMENT).inputs["tags"][SPEC_TAG] != spec
+
+
+def test_the_endpoint_uses_key_auth_on_the_kubernetes_compute(first: ProgramRun):
+    endpoint = first.one(ENDPOINT)
+    assert endpoint.inputs["properties"]["authMode"] == "Key"
+    assert endpoint.inputs["properties"]["compute"] == first.one(COMPUTE).id
+    assert "traffic" not in endpoint.inputs["properties"]  # the traffic steps own it
+    assert endpoint.ignore_changes == ("properties.traffic",)
+    assert endpoint.inputs["tags"]["owner"] == "ml-platform"
+
+
+def test_the_deployment_is_pinned_to_the_instance_type_and_replicas(first: ProgramRun):
+    deployment = first.one(DEPLOYMENT)
+    properties = deployment.inputs["properties"]
+    assert deployment.name == "online-blue" and deployment.inputs["deploymentName"] == "blue"
+    assert deployment.inputs["sku"] == {"name": "Default", "capacity": 3}
+    assert properties["endpointComputeType"] == "Kubernetes"
+    assert properties["instanceType"] == "gpu1-cpu2-mem4"
+    assert properties["scaleSettings"] == {"scaleType": "Default"}
+    # v2's default request timeout is 5 s: it must be the v1 scoring timeout.
+    assert properties["requestSettings"]["requestTimeout"] == "PT60S"
+    assert properties["requestSettings"]["maxConcurrentRequestsPerInstance"] == 1
+    assert properties["codeConfiguration"] == {"codeId": first.one(CODE).id, "scoringScript": "score.py"}
+    assert properties["model"] == first.one(MODEL).id
+    assert properties["environmentId"] == first.one(ENVIRONMENT).id
+    assert (
+        properties["livenessProbe"]["initialDelay"]
+        == properties["readinessProbe"]["initialDelay"]
+        == "PT120S"
+    )
+
+
+def test_dependency_order_extension_compute_endpoint_deployment_traffic(first: ProgramRun):
+    steps = by_name(first, TRAFFIC)
+    chain = [
+        first.one(CLUSTER),
+        first.one(EXTENSION),
+        first.one(INSTANCE_TYPE),
+        first.one(COMPUTE),
+        first.one(ENDPOINT),
+        first.one(DEPLOYMENT),
+        steps["online-traffic-10"],
+        steps["online-traffic"],
+    ]
+    for later, earlier in zip(chain[1:], chain, strict=False):
+        assert first.depends_transitively(later, earlier), f"{later.name} does not wait for {earlier.name}"
+        assert not first.depends_transitively(earlier, later), f"{earlier.name} waits for {later.name}"
+
+
+def test_the_first_run_puts_all_traffic_on_blue(first: ProgramRun):
+    steps = by_name(first, TRAFFIC)
+    final = steps["online-traffic"].inputs["properties"]["template"]["resources"][0]
+    assert final["properties"]["traffic"] == {"blue": 100}
+    assert final["name"].endswith("/aks-dnn-mnist-" + final["name"].rsplit("-", 1)[1])
+    # Outside a rollout the intermediate step applies nothing new.
+    assert steps["online-traffic-10"].ignore_changes == ("properties",)
+    assert first.outputs["live_colour"].value == "" and first.outputs["serving_colour"].value == "blue"
+
+
+def test_keys_are_exported_only_as_secrets(first: ProgramRun):
+    for name, key in (("primary_key", "primaryKey"), ("secondary_key", "secondaryKey")):
+        assert first.outputs[name].secret and first.outputs[name].value == FAKE_ENDPOINT_KEYS[key]
+    assert first.outputs["kubeconfig"].secret
+    assert not first.outputs["scoring_uri"].secret
+    assert first.outputs["scoring_uri"].value.endswith("/score")
+    for registration in first.registrations:
+        text = repr({k: unwrap(v) for k, v in registration.inputs.items()})
+        assert FAKE_ENDPOINT_KEYS["primaryKey"] not in text, registration.name
+
+
+# --- blue/green --------------------------------------------------------------------------------------
+
+
+def test_an_unchanged_stack_keeps_blue_and_moves_no_traffic(model_dir: Path, spec: str):
+    run = run_program(v2_config(model_dir), stack="dev-v2", mocks=ServingMocks({"blue": 100}, {"blue": spec}))
+    assert list(by_name(run, DEPLOYMENT)) == ["online-blue"]
+    steps = by_name(run, TRAFFIC)
+    assert steps["online-traffic"].inputs["properties"]["template"]["resources"][0]["properties"][
+        "traffic"
+    ] == {"blue": 100}
+    assert steps["online-traffic-10"].ignore_changes == ("properties",)
+    assert (run.outputs["live_colour"].value, run.outputs["serving_colour"].value) == ("blue", "blue")
+
+
+def test_a_change_creates_green_shifts_traffic_then_leaves_blue_to_be_deleted(model_dir: Path):
+    run = run_program(
+        v2_config(model_dir), stack="dev-v2", mocks=ServingMocks({"blue": 100}, {"blue": "old"})
+    )
+    # create-new: only green is declared; blue, no longer declared, is deleted by the engine last.
+    assert list(by_name(run, DEPLOYMENT)) == ["online-green"]
+    green = run.one(DEPLOYMENT)
+    steps = by_name(run, TRAFFIC)
+    shift, final = steps["online-traffic-10"], steps["online-traffic"]
+    traffic = [
+        s.inputs["properties"]["template"]["resources"][0]["properties"]["traffic"] for s in (shift, final)
+    ]
+    # shift: 10% to green beside blue, then all of it; each step after green and after the previous.
+    assert traffic == [{"green": 10, "blue": 90}, {"green": 100}]
+    assert shift.ignore_changes == () and final.ignore_changes == ()
+    assert run.depends_transitively(shift, green) and run.depends_transitively(final, shift)
+    assert (run.outputs["live_colour"].value, run.outputs["serving_colour"].value) == ("blue", "green")
+
+
+def test_a_stack_serving_green_rolls_the_next_change_out_to_blue(model_dir: Path):
+    run = run_program(
+        v2_config(model_dir), stack="dev-v2", mocks=ServingMocks({"green": 100}, {"green": "old"})
+    )
+    assert list(by_name(run, DEPLOYMENT)) == ["online-blue"]
+    assert run.outputs["serving_colour"].value == "blue"
+
+
+# --- bad configs ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (
+            {"rollout": {"trafficSteps": [50, 10, 100]}},
+            "aml-gpu-inference:rollout.trafficSteps = [50, 10, 100]",
+        ),
+        ({"rollout": {"trafficSteps": [10, 90]}}, "aml-gpu-inference:rollout.trafficSteps = [10, 90]"),
+        (
+            {"service": {"replicas": 4, "cpuCores": 2, "memoryGb": 4, "gpuCores": 1}},
+            "aml-gpu-inference:service.replicas = 4: ≤ 3",
+        ),
+        ({"service": {"cpuCores": 8}}, "aml-gpu-inference:service.cpuCores = 8"),
+        ({"service": {"authEnabled": False}}, "aml-gpu-inference:service.authEnabled = false"),
+        (
+            {"service": {"autoscale": {"enabled": True, "maxReplicas": 2}}},
+            "aml-gpu-inference:service.autoscale.enabled = true",
+        ),
+        (
+            {"cluster": {"ssl": {"leafDomainLabel": "mnist"}}},
+            "aml-gpu-inference:cluster.ssl.leafDomainLabel = 'mnist'",
+        ),
+        ({"target": "azure-v3"}, "aml-gpu-inference:target = 'azure-v3': one of "),
+    ],
+)
+def test_bad_v2_configs_are_rejected_by_value(model_dir: Path, overrides: dict[str, Any], expected: str):
+    with pytest.raises(ConfigError) as raised:
+        run_program(v2_config(model_dir, **overrides), stack="dev-v2")
+    assert expected in str(raised.value)
