@@ -255,6 +255,13 @@ def test_keys_are_exported_only_as_secrets(first: ProgramRun):
         assert FAKE_ENDPOINT_KEYS["primaryKey"] not in text, registration.name
 
 
+def test_token_auth_makes_an_aml_token_endpoint_without_keys(model_dir: Path):
+    service = {"authEnabled": False, "tokenAuthEnabled": True}
+    run = run_program(v2_config(model_dir, service=service), stack="dev-v2")
+    assert run.one(ENDPOINT).inputs["properties"]["authMode"] == "AMLToken"
+    assert run.outputs["primary_key"].secret and run.outputs["primary_key"].value == ""
+
+
 # --- blue/green --------------------------------------------------------------------------------------
 
 
@@ -322,6 +329,11 @@ def test_a_stack_serving_green_rolls_the_next_change_out_to_blue(model_dir: Path
             "aml-gpu-inference:cluster.ssl.leafDomainLabel = 'mnist'",
         ),
         ({"target": "azure-v3"}, "aml-gpu-inference:target = 'azure-v3': one of "),
+        (
+            {"tags": {"owner": "me"}},
+            "aml-gpu-inference:tags.expires-on = null: required on the azure-v2 target",
+        ),
+        ({"target": "local", "rollout": {"trafficSteps": [100]}}, "aml-gpu-inference:rollout = "),
     ],
 )
 def test_bad_v2_configs_are_rejected_by_value(model_dir: Path, overrides: dict[str, Any], expected: str):
