@@ -56,7 +56,6 @@ from config_types import (
 from rules import values
 from rules.checks import one_of
 from rules.tags import (
-    EXPIRES_ON_ALLOWED,
     EXPIRES_TAG,
     REQUIRED_TAGS,
     TAG_NAME,
@@ -186,7 +185,7 @@ def _tags(reader: Reader, target: str) -> dict[str, str]:
         try:
             parse_expires_on(tags[EXPIRES_TAG])
         except ExpiryError as e:
-            reader.fail(f"tags.{EXPIRES_TAG}", e.value, EXPIRES_ON_ALLOWED)
+            reader.fail(f"tags.{EXPIRES_TAG}", e.value, e.allowed)
             tags.pop(EXPIRES_TAG)
     return tags
 

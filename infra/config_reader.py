@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any, TypeVar, get_args
 
 from config_types import Secret
-from rules.checks import Rule, show
-
-NAMESPACE = "aml-gpu-inference"
+from rules.checks import Rule, problem_line
+from rules.tags import NAMESPACE
 
 T = TypeVar("T")
 
@@ -45,8 +44,8 @@ class Problem:
     allowed: str
 
     def __str__(self) -> str:
-        shown = "[secret]" if isinstance(self.value, Secret) else show(self.value)
-        return f"{NAMESPACE}:{self.key} = {shown}: {self.allowed}"
+        value = "[secret]" if isinstance(self.value, Secret) else self.value
+        return problem_line(f"{NAMESPACE}:{self.key}", value, self.allowed)
 
 
 class ConfigError(ValueError):

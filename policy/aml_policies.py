@@ -2,8 +2,8 @@
 
 - `gpu-vm-size-allowlist` (per resource): every AKS node pool runs a current GPU size, and the
   FIRST pool (the one Azure ML SDK v1 deploys to) is one.
-- `required-tags` (per resource): every taggable Azure resource carries `owner` and an ISO date
-  `expires-on`, which the cost guard reads.
+- `required-tags` (per resource): every taggable Azure resource carries `owner` and an
+  `expires-on` the cost guard can read (rules/tags.py: a date, or a timestamp with an offset).
 - `aml-compute-attaches-stack-cluster` (stack): an AKS (v1) or Kubernetes (v2) compute points at
   a managed cluster declared in the same stack (same resource group and name), and depends on it.
 - `online-endpoint-auth-mode` (per resource): an Azure ML online endpoint authenticates callers
@@ -12,15 +12,15 @@
   authenticates callers with a key or a token, never anonymously: a stack config that turns
   auth off is refused before it reaches a cluster.
 
-Self-contained so the folder can be published as is: the allowlist repeats infra/gpu_sizes.py's
-table, and tests/policy asserts the two are equal.
+The GPU sizes, the required tags and the `expires-on` language are the program's own rules:
+`policy/rules` is a symlink to `infra/rules/` (stdlib only), so the pack and the stack config
+cannot disagree, and `pulumi policy publish` archives the files the link points at.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
 from typing import Any
 
 from pulumi_policy import (
@@ -32,23 +32,10 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-ALLOWED_GPU_VM_SIZES: tuple[str, ...] = (
-    "Standard_NC4as_T4_v3",
-    "Standard_NC8as_T4_v3",
-    "Standard_NC16as_T4_v3",
-    "Standard_NC64as_T4_v3",
-    "Standard_NC24ads_A100_v4",
-    "Standard_NC48ads_A100_v4",
-    "Standard_NC96ads_A100_v4",
-    "Standard_NC40ads_H100_v5",
-    "Standard_NC80adis_H100_v5",
-    "Standard_NV36ads_A10_v5",
-    "Standard_NV72ads_A10_v5",
-    "Standard_ND96asr_v4",
-    "Standard_ND96amsr_A100_v4",
-    "Standard_ND96isr_H100_v5",
-)
-REQUIRED_TAGS = ("owner", "expires-on")
+from rules.gpu_sizes import GPU_SIZES
+from rules.tags import EXPIRES_ON_ALLOWED, EXPIRES_TAG, REQUIRED_TAGS, ExpiryError, parse_expires_on
+
+ALLOWED_GPU_VM_SIZES: tuple[str, ...] = tuple(GPU_SIZES)
 MANAGED_CLUSTER = "azure-native:containerservice:ManagedCluster"
 AGENT_POOL = "azure-native:containerservice:AgentPool"
 COMPUTE = "azure-native:machinelearningservices:Compute"
@@ -116,20 +103,13 @@ def missing_tag_violations(resource_type: str, props: Mapping[str, Any]) -> list
         value = tags.get(name)
         if not isinstance(value, str) or not value.strip():
             violations.append(f"tag {name!r} is missing; required tags: {', '.join(REQUIRED_TAGS)}")
-    expires = tags.get("expires-on")
-    if isinstance(expires, str) and expires.strip() and not _is_iso_date(expires):
-        violations.append(f"tag 'expires-on' = {expires!r} is not an ISO date YYYY-MM-DD")
+    expires = tags.get(EXPIRES_TAG)
+    if isinstance(expires, str) and expires.strip():
+        try:
+            parse_expires_on(expires)
+        except ExpiryError as e:
+            violations.append(f"tag {EXPIRES_TAG!r} = {e}")
     return violations
-
-
-def _is_iso_date(text: str) -> bool:
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return False
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 def compute_attach_violations(
@@ -250,7 +230,7 @@ gpu_vm_size_allowlist = ResourceValidationPolicy(
 )
 required_tags = ResourceValidationPolicy(
     name="required-tags",
-    description="Azure resources carry an owner tag and an expires-on tag (ISO date YYYY-MM-DD).",
+    description="Azure resources carry an owner tag and an expires-on tag: " + EXPIRES_ON_ALLOWED + ".",
     validate=_validate_tags,
 )
 online_endpoint_auth_mode = ResourceValidationPolicy(

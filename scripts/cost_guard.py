@@ -32,10 +32,9 @@ from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import Protocol, TextIO
 
+from infra.rules.tags import EXPIRES_TAG, TAGS_KEY
 from scripts.expiry import (
     DEFAULT_DEV_LIFETIME_DAYS,
-    EXPIRES_TAG,
-    TAGS_KEY,
     Assessment,
     StackFacts,
     Verdict,

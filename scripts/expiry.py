@@ -3,10 +3,9 @@
 A stack's config carries `aml-gpu-inference:tags`, an object with `owner` and `expires-on` (the
 program tags every Azure resource with it). The rules:
 
-- `expires-on: YYYY-MM-DD` is inclusive: the stack may live through that whole day in UTC and is
-  expired from 00:00 UTC of the next day on.
-- `expires-on` as an ISO 8601 timestamp WITH an offset (`2026-12-01T18:00:00+01:00`, or `Z`)
-  expires at that instant. A timestamp without an offset is ambiguous and reported as malformed.
+- `expires-on` is read by `infra/rules/tags.py`, the one parser the stack config and the policy
+  pack use too: a date `YYYY-MM-DD` is inclusive (expired from 00:00 UTC of the next day), a
+  timestamp with an offset expires at that instant, one without an offset is malformed.
 - A dev stack (`dev` or `dev-*`) without `expires-on` lives `DEFAULT_DEV_LIFETIME_DAYS` after the
   day of its last `pulumi up`, inclusive: the same date `make up` stamps into the config when the
   tag is missing (`default_dev_expiry`), so the guard and the Azure resource tags agree.
@@ -18,21 +17,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
-TAGS_KEY = "aml-gpu-inference:tags"
-OWNER_TAG = "owner"
-EXPIRES_TAG = "expires-on"
-DEFAULT_DEV_LIFETIME_DAYS = 7
+from infra.rules.checks import problem_line
+from infra.rules.tags import (
+    EXPIRES_TAG,
+    OWNER_TAG,
+    TAGS_KEY,
+    ExpiryError,
+    end_of_day_utc,
+    parse_expires_on,
+)
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
-_ALLOWED = "a date YYYY-MM-DD (inclusive, UTC) or an ISO 8601 timestamp with an offset"
+DEFAULT_DEV_LIFETIME_DAYS = 7
 
 
 class Verdict(StrEnum):
@@ -42,8 +43,8 @@ class Verdict(StrEnum):
     MALFORMED = "malformed-expiry"
 
 
-class ExpiryError(ValueError):
-    """A tag value the rules cannot read; the message names the key, the value and what is allowed."""
+class TagsError(ValueError):
+    """The tags config value is not an object; the message names the key and the value."""
 
 
 @dataclass(frozen=True)
@@ -80,37 +81,9 @@ def is_dev_stack(name: str) -> bool:
     return short == "dev" or short.startswith("dev-")
 
 
-def end_of_day_utc(day: date) -> datetime:
-    """The deadline of an inclusive date: 00:00 UTC of the following day."""
-    return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=UTC)
-
-
 def default_dev_expiry(today: date, lifetime_days: int = DEFAULT_DEV_LIFETIME_DAYS) -> date:
     """The `expires-on` date `make up` stamps on a dev stack that has none."""
     return today + timedelta(days=lifetime_days)
-
-
-def parse_expires_on(value: object, *, key: str = f"{TAGS_KEY}.{EXPIRES_TAG}") -> datetime:
-    """The deadline (aware, UTC) that `value` sets; ExpiryError for anything else."""
-    if not isinstance(value, str):
-        raise ExpiryError(f"{key}: {value!r} is a {type(value).__name__}; expected {_ALLOWED}")
-    text = value.strip()
-    if _DATE.match(text):
-        try:
-            return end_of_day_utc(date.fromisoformat(text))
-        except ValueError as e:
-            raise ExpiryError(f"{key}: {value!r} is not a calendar date ({e}); expected {_ALLOWED}") from e
-    if _TIMESTAMP.match(text):
-        try:
-            instant = datetime.fromisoformat(text)
-        except ValueError as e:
-            raise ExpiryError(f"{key}: {value!r} is not a valid timestamp ({e}); expected {_ALLOWED}") from e
-        if instant.tzinfo is None or instant.utcoffset() is None:
-            raise ExpiryError(
-                f"{key}: {value!r} has no UTC offset, so its instant is ambiguous; expected {_ALLOWED}"
-            )
-        return instant.astimezone(UTC)
-    raise ExpiryError(f"{key}: {value!r} is not {_ALLOWED}")
 
 
 def parse_tags(raw: str | Mapping[str, object] | None) -> dict[str, object] | None:
@@ -122,9 +95,9 @@ def parse_tags(raw: str | Mapping[str, object] | None) -> dict[str, object] | No
     try:
         decoded = json.loads(raw)
     except json.JSONDecodeError as e:
-        raise ExpiryError(f"{TAGS_KEY}: {raw!r} is not a JSON object ({e.msg}); expected an object") from e
+        raise TagsError(f"{TAGS_KEY}: {raw!r} is not a JSON object ({e.msg}); expected an object") from e
     if not isinstance(decoded, dict):
-        raise ExpiryError(f"{TAGS_KEY}: {raw!r} is a {type(decoded).__name__}; expected an object")
+        raise TagsError(f"{TAGS_KEY}: {raw!r} is a {type(decoded).__name__}; expected an object")
     return decoded
 
 
@@ -137,7 +110,7 @@ def assess(
     now = now.astimezone(UTC)
     try:
         tags = parse_tags(facts.tags)
-    except ExpiryError as e:
+    except TagsError as e:
         return Assessment(facts.name, Verdict.MALFORMED, None, None, str(e), (str(e),))
     tags = tags or {}
 
@@ -147,7 +120,8 @@ def assess(
     try:
         deadline = parse_expires_on(tags[EXPIRES_TAG])
     except ExpiryError as e:
-        return Assessment(facts.name, Verdict.MALFORMED, owner, None, str(e), (*problems, str(e)))
+        why = problem_line(f"{TAGS_KEY}.{EXPIRES_TAG}", e.value, e.allowed)
+        return Assessment(facts.name, Verdict.MALFORMED, owner, None, why, (*problems, why))
     verdict = Verdict.EXPIRED if now >= deadline else Verdict.ACTIVE
     return Assessment(facts.name, verdict, owner, deadline, f"{EXPIRES_TAG}={tags[EXPIRES_TAG]}", problems)
 

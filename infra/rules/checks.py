@@ -65,6 +65,11 @@ def show(value: Any) -> str:
     return str(value)
 
 
+def problem_line(where: str, value: Any, allowed: str) -> str:
+    """A refused value where the message names its key: `<key> = <value>: <allowed>`."""
+    return f"{where} = {show(value)}: {allowed}"
+
+
 def refusal(value: Any, allowed: str) -> str:
     """The reason a value is refused where the property is named separately (the provider's check)."""
     return f"{show(value)} is not allowed: {allowed}"

@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from .checks import matching, show
 
+NAMESPACE = "aml-gpu-inference"  # the Pulumi project, and so the namespace of its config keys
+TAGS_KEY = f"{NAMESPACE}:tags"
 OWNER_TAG = "owner"
 EXPIRES_TAG = "expires-on"
 REQUIRED_TAGS = (OWNER_TAG, EXPIRES_TAG)
@@ -27,12 +29,12 @@ _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+
 
 
 class ExpiryError(ValueError):
-    """An `expires-on` value that is not in the language; the message shows the value and why."""
+    """An `expires-on` value outside the language: `allowed` says what is allowed and what this is."""
 
-    def __init__(self, value: object, why: str) -> None:
+    def __init__(self, value: object, this_is: str) -> None:
         self.value = value
-        self.why = why
-        super().__init__(f"{show(value)} {why}; expected {EXPIRES_ON_ALLOWED}")
+        self.allowed = f"{EXPIRES_ON_ALLOWED}; this is {this_is}"
+        super().__init__(f"{show(value)}: {self.allowed}")
 
 
 def end_of_day_utc(day: date) -> datetime:
@@ -43,19 +45,19 @@ def end_of_day_utc(day: date) -> datetime:
 def parse_expires_on(value: object) -> datetime:
     """The first instant (aware, UTC) at which a stack tagged `expires-on: value` is expired."""
     if not isinstance(value, str):
-        raise ExpiryError(value, f"is a {type(value).__name__}")
+        raise ExpiryError(value, f"a {type(value).__name__}, not text")
     text = value.strip()
     if _DATE.fullmatch(text):
         try:
             return end_of_day_utc(date.fromisoformat(text))
         except ValueError as e:
-            raise ExpiryError(value, f"is not a calendar date ({e})") from e
+            raise ExpiryError(value, f"not a calendar date ({e})") from e
     if not _TIMESTAMP.fullmatch(text):
-        raise ExpiryError(value, "is not a date or a timestamp")
+        raise ExpiryError(value, "neither")
     try:
         instant = datetime.fromisoformat(text)
     except ValueError as e:
-        raise ExpiryError(value, f"is not a valid timestamp ({e})") from e
+        raise ExpiryError(value, f"not a valid timestamp ({e})") from e
     if instant.utcoffset() is None:
-        raise ExpiryError(value, "has no UTC offset, so its instant is ambiguous")
+        raise ExpiryError(value, "a timestamp with no UTC offset, so its instant is ambiguous")
     return instant.astimezone(UTC)

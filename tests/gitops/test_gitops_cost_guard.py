@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.rules.tags import TAGS_KEY
 from scripts.cost_guard import (
     Action,
     AutomationStacks,
@@ -27,7 +28,6 @@ from scripts.cost_guard import (
     report_json,
     run_guard,
 )
-from scripts.expiry import TAGS_KEY
 from tests.gitops.fake_pulumi import install, read_log
 
 NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)

@@ -176,8 +176,10 @@ def test_with_autoscale_the_maximum_replicas_must_fit_the_pool():
 def test_a_replica_must_fit_on_one_node():
     assert problems(azure(service={"gpuCores": 2, "replicas": 1, "cpuCores": 8, "memoryGb": 64})) == [
         "aml-gpu-inference:service.gpuCores = 2: ≤ 1: a Standard_NC4as_T4_v3 node has 1",
-        "aml-gpu-inference:service.cpuCores = 8.0: ≤ 4: a Standard_NC4as_T4_v3 node has 4",
-        "aml-gpu-inference:service.memoryGb = 64.0: ≤ 28: a Standard_NC4as_T4_v3 node has 28 GiB",
+        "aml-gpu-inference:service.cpuCores = 8.0: ≤ 3.86: a Standard_NC4as_T4_v3 node has 4 vCPUs, "
+        "3.86 of them allocatable to pods",
+        "aml-gpu-inference:service.memoryGb = 64.0: ≤ 23.94: a Standard_NC4as_T4_v3 node has 28 GiB, "
+        "23.94 allocatable to pods",
     ]
 
 
@@ -241,10 +243,14 @@ def test_required_tags_on_azure_and_their_format():
         "aml-gpu-inference:tags.owner = null: required on the azure target: a non-empty string",
         "aml-gpu-inference:tags.expires-on = null: required on the azure target: a non-empty string",
     ]
-    for bad in ("31/12/2026", "2026-02-30", "2026-12-24T18:00:00"):  # the last: no offset
+    for bad, this_is in (
+        ("31/12/2026", "neither"),
+        ("2026-02-30", "not a calendar date (day is out of range for month)"),
+        ("2026-12-24T18:00:00", "a timestamp with no UTC offset, so its instant is ambiguous"),
+    ):
         assert the_problem(azure(tags={"owner": "me", "expires-on": bad})) == (
             f"aml-gpu-inference:tags.expires-on = {bad!r}: "
-            "a date YYYY-MM-DD (inclusive, UTC) or an ISO 8601 timestamp with an offset"
+            f"a date YYYY-MM-DD (inclusive, UTC) or an ISO 8601 timestamp with an offset; this is {this_is}"
         )
 
 

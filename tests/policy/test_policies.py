@@ -26,9 +26,10 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from rules.gpu_sizes import GPU_SIZES
+from config import ConfigError, load_stack_config
 from policy import aml_policies
 from program_harness import ProgramRun, Registration, run_program, stack_config
+from rules.gpu_sizes import GPU_SIZES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROGRAM_PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
@@ -77,13 +78,6 @@ def _stack_violations(
     return found
 
 
-# --- the allowlist ------------------------------------------------------------------------------
-
-
-def test_the_packs_allowlist_is_the_programs_gpu_size_table():
-    assert set(aml_policies.ALLOWED_GPU_VM_SIZES) == set(GPU_SIZES)
-
-
 # --- called directly ----------------------------------------------------------------------------
 
 
@@ -115,7 +109,8 @@ def test_missing_or_malformed_tags_are_violations(dev: ProgramRun):
     props["tags"] = {"expires-on": "next week"}
     assert _resource_violations(aml_policies.required_tags, "azure-native:storage:StorageAccount", props) == [
         "tag 'owner' is missing; required tags: owner, expires-on",
-        "tag 'expires-on' = 'next week' is not an ISO date YYYY-MM-DD",
+        "tag 'expires-on' = 'next week': a date YYYY-MM-DD (inclusive, UTC) or an ISO 8601 timestamp "
+        "with an offset; this is neither",
     ]
 
 
@@ -247,3 +242,32 @@ def test_server_analyze_stack_checks_the_compute_attach(
         ("aml-compute-attaches-stack-cluster", compute.urn)
     ]
     assert "which this stack does not declare" in diagnostics[0].message
+
+
+def test_server_takes_every_gpu_size_of_the_programs_table(
+    analyzer: analyzer_pb2_grpc.AnalyzerStub, dev: ProgramRun
+):
+    """The pack, started in policy/, reads the program's table (policy/rules → infra/rules)."""
+    cluster = dev.one(CLUSTER)
+    for size in GPU_SIZES:
+        props = copy.deepcopy(cluster.inputs)
+        props["agentPoolProfiles"][0]["vmSize"] = size
+        assert _analyze(analyzer, cluster, props) == [], size
+
+
+def test_server_reads_expires_on_as_the_stack_config_does(
+    analyzer: analyzer_pb2_grpc.AnalyzerStub, dev: ProgramRun
+):
+    """A timestamp with an offset passes (the pack took dates only); one without is refused in
+    the stack config's words."""
+    storage = dev.one("azure-native:storage:StorageAccount")
+    props = copy.deepcopy(storage.inputs)
+    props["tags"]["expires-on"] = "2026-12-24T18:00:00+01:00"
+    assert _analyze(analyzer, storage, props) == []
+
+    props["tags"]["expires-on"] = "2026-12-24T18:00:00"
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config({"target": "azure", "tags": props["tags"]}, stack="dev")
+    (problem,) = caught.value.problems
+    (diagnostic,) = _analyze(analyzer, storage, props)
+    assert diagnostic.message.endswith(f"'2026-12-24T18:00:00': {problem.allowed}")
