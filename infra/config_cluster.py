@@ -8,6 +8,7 @@ from config_reader import Cast, Reader, boolean, choices, text, whole_number
 from config_types import ClusterConfig, ClusterPurpose, LoadBalancerType, Secret, SslConfig
 from deployment.settings import ServiceSettings
 from rules import values
+from rules.aks_nodes import allocatable_cpu_cores, allocatable_memory_gib, floor2
 from rules.checks import Rule, one_of
 from rules.gpu_sizes import GPU_SIZES, canonical_size, retired_replacement
 
@@ -44,6 +45,14 @@ def read_cluster(reader: Reader, secret_keys: frozenset[str]) -> ClusterConfig |
     if invalid:
         return None
     cluster = ClusterConfig(**fields, ssl=ssl, **({"vm_size": vm_size} if vm_size else {}))
+    if ssl is not None and ssl.leaf_domain_label and cluster.load_balancer_type == "InternalLoadBalancer":
+        # Azure ML issues the Microsoft certificate for a public name only.
+        reader.fail(
+            "cluster.ssl.leafDomainLabel",
+            ssl.leaf_domain_label,
+            "not with cluster.loadBalancerType = InternalLoadBalancer (a leaf domain label is a "
+            "public name): use PublicIp, or your own certificate (sslCertificate/sslKey with cname)",
+        )
     if cluster.purpose == "FastProd":
         if cluster.node_count < FAST_PROD_MIN_NODES:
             reader.fail(
@@ -119,15 +128,19 @@ def check_service_fits_cluster(reader: Reader, service: ServiceSettings, cluster
         reader.fail(
             "service.gpuCores", service.gpu_cores, f"≤ {size.gpus}: a {size.name} node has {size.gpus}"
         )
-    if service.cpu_cores > size.vcpus:
+    cpu = floor2(allocatable_cpu_cores(size.vcpus))
+    if service.cpu_cores > cpu:
         reader.fail(
-            "service.cpuCores", service.cpu_cores, f"≤ {size.vcpus}: a {size.name} node has {size.vcpus}"
+            "service.cpuCores",
+            service.cpu_cores,
+            f"≤ {cpu:g}: a {size.name} node has {size.vcpus} vCPUs, {cpu:g} of them allocatable to pods",
         )
-    if service.memory_gb > size.memory_gib:
+    memory = floor2(allocatable_memory_gib(size.memory_gib))
+    if service.memory_gb > memory:
         reader.fail(
             "service.memoryGb",
             service.memory_gb,
-            f"≤ {size.memory_gib}: a {size.name} node has {size.memory_gib} GiB",
+            f"≤ {memory:g}: a {size.name} node has {size.memory_gib} GiB, {memory:g} allocatable to pods",
         )
     autoscaled = service.autoscale.enabled
     replicas = service.autoscale.max_replicas if autoscaled else service.replicas

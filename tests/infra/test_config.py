@@ -243,14 +243,10 @@ def test_required_tags_on_azure_and_their_format():
         "aml-gpu-inference:tags.owner = null: required on the azure target: a non-empty string",
         "aml-gpu-inference:tags.expires-on = null: required on the azure target: a non-empty string",
     ]
-    for bad, this_is in (
-        ("31/12/2026", "neither"),
-        ("2026-02-30", "not a calendar date (day is out of range for month)"),
-        ("2026-12-24T18:00:00", "a timestamp with no UTC offset, so its instant is ambiguous"),
-    ):
+    for bad in ("31/12/2026", "2026-02-30", "2026-12-24T18:00:00"):  # the last: no offset
         assert the_problem(azure(tags={"owner": "me", "expires-on": bad})) == (
             f"aml-gpu-inference:tags.expires-on = {bad!r}: "
-            f"a date YYYY-MM-DD (inclusive, UTC) or an ISO 8601 timestamp with an offset; this is {this_is}"
+            "a date YYYY-MM-DD (inclusive, UTC) or an ISO 8601 timestamp with an offset"
         )
 
 
