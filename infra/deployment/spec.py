@@ -7,7 +7,7 @@ become floats). `diff_inputs` compares what is deployed, never where the files a
 absolute paths travel along so a backend can read the content, but moving the checkout is
 no change.
 
-Diff rules (ARCHITECTURE.md):
+Diff rules (docs/architecture.md):
     replace         service_name, backend, target (workspace, compute, local interpreter...)
     update in place model_hash, source_hash, environment_hash, settings
     nothing else    paths, tags, entry script location on disk, outputs
@@ -61,9 +61,6 @@ class DeploymentSpec:
 
     def local_target(self) -> LocalTarget:
         return LocalTarget(**_known_fields(LocalTarget, self.target))
-
-    def azure_target(self) -> AzureTarget:
-        return AzureTarget(**_known_fields(AzureTarget, self.target))
 
     def to_inputs(self) -> dict[str, Any]:
         """The provider's input property bag (plain values; target fields may be Outputs)."""
