@@ -8,6 +8,8 @@ target local: ModelDeployment only (Azure ML's inference server on this machine)
 
 from __future__ import annotations
 
+import dataclasses
+
 import pulumi
 import pulumi_azure_native as azure_native
 
@@ -16,7 +18,7 @@ from config_pulumi import pulumi_config_source
 from deployment.resource import ModelDeployment, ModelDeploymentArgs
 from deployment.targets import AzureTarget, LocalTarget
 from gpu_cluster import GpuAksCluster, GpuAksClusterArgs
-from naming import stack_names
+from naming import default_name_suffix, stack_names
 from v2.kubernetes_compute import KubernetesCompute
 from v2.target import declare_online_target
 from workspace import MlWorkspace, MlWorkspaceArgs
@@ -28,6 +30,14 @@ cfg = load_stack_config(
 
 deployment_opts: pulumi.ResourceOptions | None = None
 if cfg.target in ("azure", "azure-v2"):
+    if cfg.name_suffix is None:  # global names unique per deployer: mix in the subscription
+        subscription = (
+            cfg.existing_workspace.subscription_id
+            if cfg.existing_workspace is not None
+            else azure_native.authorization.get_client_config().subscription_id
+        )
+        suffix = default_name_suffix(pulumi.get_project(), cfg.stack, subscription)
+        cfg = dataclasses.replace(cfg, name_suffix=suffix)
     names = stack_names(cfg.name_prefix, cfg.stack, cfg.name_suffix)
     cluster_opts = None
     if cfg.existing_workspace is not None:

@@ -23,7 +23,6 @@ FIELDS, KEYS and read_<section>(reader), wired below.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import date
@@ -132,7 +131,7 @@ def load_stack_config(
         "target": target,
         "location": reader.read("location", text, values.LOCATION),
         "name_prefix": reader.read("namePrefix", text, values.NAME_PREFIX),
-        "name_suffix": reader.read("nameSuffix", text, values.NAME_SUFFIX) or _default_suffix(project, stack),
+        "name_suffix": reader.read("nameSuffix", text, values.NAME_SUFFIX),
         "tags": _tags(reader, target or StackConfig.target),
         "existing_workspace": _existing_workspace(reader),
         "cluster": config_cluster.read_cluster(reader, secrets),
@@ -200,6 +199,3 @@ def _existing_workspace(reader: Reader) -> ExistingWorkspace | None:
             reader.fail(full, None, "required when adopting an existing workspace")
     return ExistingWorkspace(**fields) if len(fields) == len(WORKSPACE_FIELDS) else None
 
-
-def _default_suffix(project: str, stack: str) -> str:
-    return hashlib.sha256(f"{project}/{stack}".encode()).hexdigest()[:6]

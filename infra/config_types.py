@@ -97,7 +97,9 @@ class StackConfig:
     """Everything the program needs to know about one stack, validated."""
 
     stack: str
-    name_suffix: str  # lowercase alphanumerics, stable per stack: keeps global names unique
+    # `nameSuffix` as set, or None: the program then uses naming.default_name_suffix, which mixes
+    # in the deployer's subscription (global names must differ between teams' same-named stacks).
+    name_suffix: str | None = None
     project_root: Path = PROJECT_ROOT
     target: Target = "local"
     location: str = "eastus"

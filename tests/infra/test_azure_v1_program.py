@@ -18,6 +18,7 @@ from program_harness import (
     FAKE_KUBECONFIG,
     FAKE_USER_KUBECONFIG,
     FAKE_WORKSPACE_LOCATION,
+    AzureMocks,
     ProgramRun,
     run_program,
     stack_config,
@@ -136,3 +137,49 @@ def test_destroy_removes_attach_then_device_plugin_then_cluster_then_workspace(d
     assert dev.depends_transitively(cluster, workspace)
     assert not dev.depends_transitively(workspace, cluster)
     assert rpc.is_rpc_secret(dev.one("pulumi:providers:kubernetes").inputs["kubeconfig"])
+
+
+# --- globally unique names ----------------------------------------------------------------------
+
+
+class SubscriptionMocks(AzureMocks):
+    """The fake Azure, signed in to another subscription."""
+
+    def __init__(self, subscription_id: str) -> None:
+        self.subscription_id = subscription_id
+
+    def call(self, args: Any) -> Any:
+        result = super().call(args)
+        if args.token == "azure-native:authorization:getClientConfig":
+            return {**result, "subscriptionId": self.subscription_id}
+        return result
+
+
+GLOBAL_NAMES = {
+    "azure-native:storage:StorageAccount": "accountName",
+    VAULT: "vaultName",
+    "azure-native:containerregistry:Registry": "registryName",
+}
+
+
+def global_names(run: ProgramRun) -> dict[str, str]:
+    return {type_: run.one(type_).inputs[key] for type_, key in GLOBAL_NAMES.items()}
+
+
+def test_two_subscriptions_dev_stacks_get_different_global_names(model_dir: Path, dev: ProgramRun):
+    other = run_program(
+        dev_config(model_dir), stack="dev", mocks=SubscriptionMocks("0" * 8 + "-1111-4000-8000-" + "0" * 12)
+    )
+    ours, theirs = global_names(dev), global_names(other)
+    for type_ in GLOBAL_NAMES:
+        assert ours[type_] != theirs[type_], type_
+
+
+def test_global_names_are_stable_across_runs_of_one_stack(model_dir: Path, dev: ProgramRun):
+    assert global_names(run_program(dev_config(model_dir), stack="dev")) == global_names(dev)
+
+
+def test_an_explicit_name_suffix_is_used_as_is(model_dir: Path):
+    run = run_program(dev_config(model_dir, nameSuffix="team42"), stack="dev")
+    for name in global_names(run).values():
+        assert name.endswith("team42"), name
