@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model_service import client, mnist
-from model_service.client import AuthenticationFailed, BadResponse, ServiceError, ServiceUnreachable
+from model_service import client, client_request, mnist
+from model_service.client_request import AuthenticationFailed, BadResponse, ServiceError, ServiceUnreachable
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _KEY = "test-key-0123456789"
@@ -42,7 +42,7 @@ def test_request_is_the_howtos_json_with_exactly_the_training_pixels():
     images = _images(3)
     images[0, 0, :3] = [0, 1, 255]  # the extremes of the lookup table
 
-    body = json.loads(client.encode_request(images))
+    body = json.loads(client_request.encode_request(images))
 
     assert list(body) == ["data"]
     sent = np.array(body["data"], dtype=np.float64).astype(np.float32)
@@ -52,7 +52,7 @@ def test_request_is_the_howtos_json_with_exactly_the_training_pixels():
 
 @pytest.mark.parametrize("body", [b"[3, 0, 9]", b'"[3, 0, 9]"'], ids=["list", "json-string-of-list"])
 def test_answer_is_a_list_of_digits(body: bytes):
-    np.testing.assert_array_equal(client.decode_response(body, expected=3), [3, 0, 9])
+    np.testing.assert_array_equal(client_request.decode_response(body, expected=3), [3, 0, 9])
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,7 @@ def test_answer_is_a_list_of_digits(body: bytes):
 )
 def test_answer_that_is_not_one_digit_per_image_is_refused(body: bytes):
     with pytest.raises(BadResponse, match="the service answered"):
-        client.decode_response(body, expected=3)
+        client_request.decode_response(body, expected=3)
 
 
 # --- reports -----------------------------------------------------------------------------------
@@ -177,8 +177,8 @@ def peer() -> Iterator[_TestPeer]:
 
 
 def test_key_is_sent_as_bearer_and_omitted_without_one(peer: _TestPeer):
-    client.score_images(peer.base_url + "/ok", _images(2), key=_KEY)
-    client.score_images(peer.base_url + "/ok", _images(2))
+    client_request.score_images(peer.base_url + "/ok", _images(2), key=_KEY)
+    client_request.score_images(peer.base_url + "/ok", _images(2))
 
     with_key, without_key = peer.seen_headers
     assert with_key["Authorization"] == f"Bearer {_KEY}"
@@ -191,7 +191,7 @@ def test_refused_key_is_an_authentication_error_without_the_key(peer: _TestPeer,
     peer.error_bodies[status] = b'{"message": "invalid or expired token"}'
 
     with pytest.raises(AuthenticationFailed) as caught:
-        client.score_images(f"{peer.base_url}/status/{status}", _images(1), key=_KEY)
+        client_request.score_images(f"{peer.base_url}/status/{status}", _images(1), key=_KEY)
 
     message = str(caught.value)
     assert f"answered {status} ({meaning})" in message
@@ -205,7 +205,7 @@ def test_missing_key_is_suggested_when_none_was_sent(peer: _TestPeer):
     peer.error_bodies[401] = b"Unauthorized"
 
     with pytest.raises(AuthenticationFailed, match="the service needs a key: pass --key or set SCORING_KEY"):
-        client.score_images(f"{peer.base_url}/status/401", _images(1))
+        client_request.score_images(f"{peer.base_url}/status/401", _images(1))
 
 
 @pytest.mark.parametrize(
@@ -223,7 +223,7 @@ def test_service_errors_carry_the_servers_message(
     peer.error_bodies[status] = body
 
     with pytest.raises(ServiceError) as caught:
-        client.score_images(f"{peer.base_url}/status/{status}", _images(1))
+        client_request.score_images(f"{peer.base_url}/status/{status}", _images(1))
 
     assert str(caught.value) == f"{peer.base_url}/status/{status} answered {status}: {server_message}"
     assert (caught.value.status, caught.value.server_message) == (status, server_message)
@@ -237,12 +237,12 @@ def test_connection_refused_says_so():
     with pytest.raises(
         ServiceUnreachable, match=rf"cannot reach {uri}: connection refused \(is the service running"
     ):
-        client.score_images(uri, _images(1))
+        client_request.score_images(uri, _images(1))
 
 
 def test_no_answer_in_time_is_unreachable(peer: _TestPeer):
     with pytest.raises(ServiceUnreachable, match=r"did not answer within 0.3 s|timed out"):
-        client.score_images(peer.base_url + "/slow", _images(1), timeout=0.3)
+        client_request.score_images(peer.base_url + "/slow", _images(1), timeout=0.3)
 
 
 # --- the command line's exit codes -------------------------------------------------------------
@@ -270,9 +270,9 @@ def test_cli_exit_codes_for_each_failure(peer: _TestPeer, capsys, tmp_path: Path
     (tmp_path / "images").write_bytes(b"GIF89a")
     mnist.write_idx(tmp_path / "labels", np.zeros(1, np.uint8))
 
-    assert _main("--uri", f"http://127.0.0.1:{free_port()}/score") == client.EXIT_UNREACHABLE
-    assert _main("--uri", peer.base_url + "/status/403", "--key", _KEY) == client.EXIT_AUTH
-    assert _main("--uri", peer.base_url + "/status/500", "--batch") == client.EXIT_SERVICE
+    assert _main("--uri", f"http://127.0.0.1:{free_port()}/score") == client_request.EXIT_UNREACHABLE
+    assert _main("--uri", peer.base_url + "/status/403", "--key", _KEY) == client_request.EXIT_AUTH
+    assert _main("--uri", peer.base_url + "/status/500", "--batch") == client_request.EXIT_SERVICE
     assert (
         _main(
             "--uri",
