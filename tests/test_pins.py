@@ -1,5 +1,6 @@
 """The program's environment is exactly the pinned one (runs in .venv)."""
 
+from importlib import metadata
 from pathlib import Path
 
 from pins import exact_pins, mismatched_pins
@@ -11,11 +12,23 @@ def test_program_environment_matches_the_pins():
     assert mismatched_pins(ROOT / "requirements-dev.txt") == {}
 
 
-def test_azureml_core_is_the_current_release_not_the_2021_fallback():
+def test_the_sdks_the_program_imports_come_from_the_pinned_distributions():
+    """What `import` finds, not only what pip recorded: a stale copy earlier on sys.path (the old
+    azureml-core fallback, another pulumi) would pass the metadata check and still be used."""
+    import azureml.core
+    import pulumi
+    import pulumi_azure_native
+
     pins = exact_pins(ROOT / "requirements.txt")
-    assert pins["azureml-core"] == "1.61.0.post4"
-    assert pins["pulumi"] == "3.223.0"
-    assert pins["pulumi-azure-native"].startswith("3.24.")
+    for name, module in (
+        ("azureml-core", azureml.core),
+        ("pulumi", pulumi),
+        ("pulumi-azure-native", pulumi_azure_native),
+    ):
+        distribution = metadata.distribution(name)
+        owned = {Path(distribution.locate_file(file)).resolve() for file in distribution.files or ()}
+        assert Path(module.__file__).resolve() in owned, (name, module.__file__)
+        assert distribution.version == pins[name], name
 
 
 def _uncommented(path: Path) -> str:
