@@ -1,9 +1,8 @@
 """The model's dense layers as numpy matrix products: the CPU forward without TensorFlow's call cost.
 
-On a CPU, calling even a compiled TensorFlow function costs ~0.35 ms of dispatch whatever the
-batch, ten times the whole forward of one image in numpy (measured on 2 cores, one thread each:
-1 image 0.35 ms vs 0.03 ms; 256 images 2.7 ms vs 1.7 ms; docs/performance.md). On a GPU the
-TensorFlow forward stays: it is where the GPU is.
+On a CPU, calling even a compiled TensorFlow function costs a fixed dispatch time whatever the
+batch, several times the whole forward of a small batch in numpy (figures in docs/scoring.md and
+docs/performance.md). On a GPU the TensorFlow forward stays: it is where the GPU is.
 
 `DenseStack.from_variables` reads the SavedModel's variables as (kernel, bias) pairs in layer
 order and checks that their shapes chain from 784 pixels to 10 logits; the stack applies relu

@@ -4,7 +4,7 @@ Two implementations:
 - `TensorFlowForward`: the SavedModel's `serve` endpoint as concrete tf.functions with a fixed
   [None, 784] signature and the argmax inside the graph, one for float32 and one for uint8 input
   (cast and /255 in the graph), the input placed on the device once. Never `model.predict` per
-  request: it costs ~73 ms per call whatever the batch size.
+  request: its fixed cost per call is larger than the whole forward (docs/scoring.md).
 - `dense_forward.DenseStack`: the same dense layers as numpy matrix products, used on a CPU
   only once its logits have matched TensorFlow's (a TensorFlow call's fixed dispatch cost is
   larger than the whole forward of a small batch in numpy; docs/scoring.md).

@@ -133,7 +133,7 @@ def _read_declared_body(request: Request, declared: int) -> bytes:
     """A body of known length (already checked against the limit), read in one call.
 
     werkzeug's get_data() reads 64 KiB at a time, and gunicorn's reader copies what it has read
-    ahead on every such call: for a 2 MB JSON batch that was ~30% of a request's time (py-spy,
+    ahead on every such call: for a large JSON batch a large share of a request's time (py-spy,
     docs/performance.md); one read of the declared length costs a few copies of the body.
     """
     try:

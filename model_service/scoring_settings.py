@@ -1,15 +1,8 @@
 """The scorer's settings, read from the environment once (in `init()`); every bad value is named.
 
-| Variable | Default | Allowed |
-|---|---|---|
-| AZUREML_MODEL_DIR | (required) | a directory holding one SavedModel |
-| SCORE_MAX_BATCH | 1024 | 1..65536 images per request |
-| SCORE_MAX_BODY_BYTES | 32 MiB | 1024..1 GiB |
-| SCORE_WARMUP_BATCHES | 1,8,256 (those <= the max batch) | each 1..max batch |
-| SCORE_TF_THREADS | 1 | 0..256 (0: the libraries' defaults) |
-| SCORE_FORWARD | auto | auto, tensorflow |
-
-docs/scoring.md explains each; the environment is passed in (a mapping), so tests hand in a dict.
+AZUREML_MODEL_DIR (required) and the optional SCORE_* variables below, each with its default and
+allowed range here and its meaning in docs/scoring.md. The environment is passed in (a mapping),
+so tests hand in a dict.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ Output contract (what score.py and the deployment rely on): DIR holds a TensorFl
 exported with Keras 3 `model.export(DIR)` (`saved_model.pb` + `variables/`; endpoint `serve`:
 float32 [None, 784] pixels in 0..1 -> float32 [None, 10] logits) and `metadata.json`
 (`input_shape`, `classes`, `accuracy` on held-out data, `data_sha256` of the training data,
-`format`, `tensorflow`, plus how it was trained). A SavedModel loads in ~85 ms, a `.keras` file
-in ~300 ms, which is why the server gets the former.
+`format`, `tensorflow`, plus how it was trained). A SavedModel loads several times faster than a
+`.keras` file (docs/model.md), which is why the server gets the former.
 
 DIR appears complete or not at all: the model is built in a sibling directory and renamed into
 place; an existing DIR is replaced only if it holds a previous model (or nothing).
@@ -57,7 +57,7 @@ DEFAULT_SEED = mnist.DIGITS_SPLIT_SEED
 DEFAULT_TEST_FRACTION = mnist.DIGITS_TEST_FRACTION
 # batch_size_for: about this many steps per epoch, in powers of two between the bounds. Small
 # sets keep small batches (more updates per epoch); large ones get batches that keep Keras' per-step
-# cost (~1 ms on a CPU) small against the step's arithmetic (docs/model.md).
+# cost small against the step's arithmetic (docs/model.md).
 _STEPS_PER_EPOCH = 400
 _BATCH_BOUNDS = (32, 256)
 METADATA_FILE = "metadata.json"
