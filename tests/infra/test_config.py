@@ -131,9 +131,12 @@ def test_retired_vm_size_is_rejected_with_its_replacement():
     )
 
 
-def test_every_retired_size_suggests_a_current_size_with_as_many_gpus_per_vm():
-    for retired, replacement in RETIRED_GPU_SIZES.items():
-        assert replacement in GPU_SIZES, retired
+@pytest.mark.parametrize("retired", list(RETIRED_GPU_SIZES))
+def test_every_retired_size_is_refused_with_a_replacement_that_config_accepts(retired: str):
+    message = the_problem(azure(cluster={"vmSize": retired.lower()}, service={"replicas": 1}))
+    replacement = message.partition("retired by Azure; use ")[2].partition(" ")[0]
+    cfg = load_stack_config(azure(cluster={"vmSize": replacement}, service={"replicas": 1}), stack="dev")
+    assert cfg.cluster.vm_size == replacement
 
 
 def test_unknown_vm_size_lists_the_current_gpu_sizes():
@@ -242,10 +245,14 @@ def test_required_tags_on_azure_and_their_format():
         "aml-gpu-inference:tags.owner = null: required on the azure target: a non-empty string",
         "aml-gpu-inference:tags.expires-on = null: required on the azure target: a non-empty string",
     ]
-    for bad in ("31/12/2026", "2026-02-30", "2026-12-24T18:00:00"):  # the last: no offset
+    for bad, this_is in (
+        ("31/12/2026", "neither"),
+        ("2026-02-30", "not a calendar date (day is out of range for month)"),
+        ("2026-12-24T18:00:00", "a timestamp with no UTC offset, so its instant is ambiguous"),
+    ):
         assert the_problem(azure(tags={"owner": "me", "expires-on": bad})) == (
             f"aml-gpu-inference:tags.expires-on = {bad!r}: "
-            "a date YYYY-MM-DD (inclusive, UTC) or an ISO 8601 timestamp with an offset"
+            f"a date YYYY-MM-DD (inclusive, UTC) or an ISO 8601 timestamp with an offset; this is {this_is}"
         )
 
 
