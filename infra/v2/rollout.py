@@ -12,6 +12,7 @@ still rolls forward from what really serves.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -132,7 +133,10 @@ def read_live_state(resource_group: str, workspace: str, endpoint: str) -> LiveS
     return LiveState(traffic, specs)
 
 
+_NOT_FOUND = re.compile(r"NotFound|(?<![\w-])404(?![\w-])")
+
+
 def is_not_found(error: Exception) -> bool:
-    """Azure's 404s: ResourceNotFound, ResourceGroupNotFound, ParentResourceNotFound, ..."""
-    text = str(error)
-    return "NotFound" in text or "404" in text
+    """Azure's 404s as the provider words them (`Status=404 Code="ResourceNotFound"`,
+    `RESPONSE 404: 404 Not Found`, ResourceGroupNotFound, ParentResourceNotFound, ...)."""
+    return _NOT_FOUND.search(str(error)) is not None

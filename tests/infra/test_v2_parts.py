@@ -8,7 +8,7 @@ import pytest
 from rules.values import TRAFFIC_STEPS
 from v2.kubernetes_compute import extension_settings, instance_type_spec
 from v2.online_endpoint import traffic_template
-from v2.rollout import LiveState, plan_rollout
+from v2.rollout import LiveState, is_not_found, plan_rollout
 from v2.target import endpoint_name
 
 CLUSTER_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks-x"
@@ -212,3 +212,17 @@ def test_endpoint_names_fit_azures_limit_and_end_in_the_stack_suffix():
     assert endpoint_name("aks-dnn-mnist", "ab12cd") == "aks-dnn-mnist-ab12cd"
     long = endpoint_name("a" * 32, "abcdefgh")
     assert len(long) == 32 and long.endswith("-abcdefgh")
+
+
+@pytest.mark.parametrize(
+    ("message", "missing"),
+    [
+        ('invoke failed: Status=404 Code="ResourceNotFound" Message="..."', True),
+        ("RESPONSE 404: 404 Not Found ERROR CODE: ResourceGroupNotFound", True),
+        ('Code="ParentResourceNotFound"', True),
+        ('Status=403 Code="AuthorizationFailed" scope /subscriptions/0404-4040/x', False),
+        ("connection refused", False),
+    ],
+)
+def test_only_azures_not_found_means_nothing_is_deployed_yet(message, missing):
+    assert is_not_found(Exception(message)) is missing
