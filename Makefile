@@ -1,4 +1,4 @@
-# Two environments, never mixed (see ../shared/ARCHITECTURE.md, "Environments"):
+# Two environments, never mixed (see docs/architecture.md, "Environments"):
 #   .venv          the program's: pulumi, pulumi-azure-native, azureml-core (requirements*.txt)
 #   .venv-scoring  the scoring one: tensorflow, azmlinfsrv (model_service/requirements*.txt)
 # Both are created from the pins by the targets below; every other target depends on them.
