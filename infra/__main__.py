@@ -13,10 +13,12 @@ import dataclasses
 import pulumi
 import pulumi_azure_native as azure_native
 
+from aks_attach import AksAttachArgs
 from config import load_stack_config
 from config_pulumi import pulumi_config_source
 from deployment.resource import ModelDeployment, ModelDeploymentArgs
 from deployment.targets import AzureTarget, LocalTarget
+from gpu_aks import GpuAksArgs
 from gpu_cluster import GpuAksCluster, GpuAksClusterArgs
 from naming import default_name_suffix, stack_names
 from v2.kubernetes_compute import KubernetesCompute
@@ -63,21 +65,19 @@ elif cfg.target == "azure":
     cluster = GpuAksCluster(
         "gpu",
         GpuAksClusterArgs(
-            resource_group_name=workspace.resource_group_name,
-            location=cfg.location,
-            workspace_name=workspace.workspace_name,
-            workspace_location=workspace.location,
+            aks=GpuAksArgs.for_stack(
+                cfg.cluster, names, workspace.resource_group_name, cfg.location, cfg.tags
+            ),
+            attach=AksAttachArgs(
+                resource_group_name=workspace.resource_group_name,
+                workspace_location=workspace.location,
+                workspace_name=workspace.workspace_name,
+                compute_name=names.compute,
+                cluster_purpose=cfg.cluster.purpose,
+                load_balancer_type=cfg.cluster.load_balancer_type,
+                ssl=cfg.cluster.ssl,
+            ),
             after=workspace.destroy_last,
-            cluster_name=names.cluster,
-            dns_prefix=names.dns_prefix,
-            compute_name=names.compute,
-            vm_size=cfg.cluster.vm_size,
-            node_count=cfg.cluster.node_count,
-            kubernetes_version=cfg.cluster.kubernetes_version,
-            cluster_purpose=cfg.cluster.purpose,
-            load_balancer_type=cfg.cluster.load_balancer_type,
-            ssl=cfg.cluster.ssl,
-            tags=cfg.tags,
         ),
         opts=cluster_opts,
     )

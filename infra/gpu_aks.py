@@ -27,6 +27,9 @@ import pulumi_kubernetes as k8s
 import pulumi_kubernetes.apps.v1
 from pulumi_azure_native import containerservice
 
+from config_types import ClusterConfig
+from naming import StackNames
+
 # Pinned: NVIDIA's device plugin, which advertises `nvidia.com/gpu` to the scheduler.
 DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.17.1"
 GPU_POOL_NAME = "gpupool"  # Linux pool names: ≤ 12 lowercase letters and digits
@@ -43,6 +46,27 @@ class GpuAksArgs:
     kubernetes_version: str | None = None
     tags: pulumi.Input[dict[str, str]] = field(default_factory=dict)
     device_plugin_image: str = DEVICE_PLUGIN_IMAGE
+
+    @classmethod
+    def for_stack(
+        cls,
+        cluster: ClusterConfig,
+        names: StackNames,
+        resource_group_name: pulumi.Input[str],
+        location: pulumi.Input[str],
+        tags: pulumi.Input[dict[str, str]],
+    ) -> GpuAksArgs:
+        """A stack's GPU cluster: its names and its `cluster` config section."""
+        return cls(
+            resource_group_name=resource_group_name,
+            location=location,
+            cluster_name=names.cluster,
+            dns_prefix=names.dns_prefix,
+            vm_size=cluster.vm_size,
+            node_count=cluster.node_count,
+            kubernetes_version=cluster.kubernetes_version,
+            tags=tags,
+        )
 
 
 @dataclass(frozen=True)

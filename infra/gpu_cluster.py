@@ -20,27 +20,13 @@ from pulumi_azure_native import machinelearningservices
 
 from aks_attach import AksAttachArgs, declare_aks_attach
 from aliases import drop_api_version_aliases
-from config import SslConfig
-from gpu_aks import DEVICE_PLUGIN_IMAGE, GpuAksArgs, declare_gpu_aks
+from gpu_aks import GpuAksArgs, declare_gpu_aks
 
 
 @dataclass
 class GpuAksClusterArgs:
-    resource_group_name: pulumi.Input[str]
-    location: pulumi.Input[str]
-    workspace_name: pulumi.Input[str]
-    workspace_location: pulumi.Input[str]
-    cluster_name: str
-    dns_prefix: str
-    compute_name: str
-    vm_size: str
-    node_count: int
-    cluster_purpose: str  # "DevTest" | "FastProd"
-    load_balancer_type: str  # "PublicIp" | "InternalLoadBalancer"
-    kubernetes_version: str | None = None
-    ssl: SslConfig | None = None
-    tags: pulumi.Input[dict[str, str]] = field(default_factory=dict)
-    device_plugin_image: str = DEVICE_PLUGIN_IMAGE
+    aks: GpuAksArgs
+    attach: AksAttachArgs
     after: list[pulumi.Resource] = field(default_factory=list)  # outlive the cluster on destroy
 
 
@@ -60,36 +46,9 @@ class GpuAksCluster(pulumi.ComponentResource):
         own = pulumi.ResourceOptions(transformations=[drop_api_version_aliases])
         super().__init__("amlgpu:azure:GpuAksCluster", name, None, pulumi.ResourceOptions.merge(opts, own))
 
-        aks = declare_gpu_aks(
-            name,
-            GpuAksArgs(
-                resource_group_name=args.resource_group_name,
-                location=args.location,
-                cluster_name=args.cluster_name,
-                dns_prefix=args.dns_prefix,
-                vm_size=args.vm_size,
-                node_count=args.node_count,
-                kubernetes_version=args.kubernetes_version,
-                tags=args.tags,
-                device_plugin_image=args.device_plugin_image,
-            ),
-            parent=self,
-            after=args.after,
-        )
+        aks = declare_gpu_aks(name, args.aks, parent=self, after=args.after)
         self.compute = declare_aks_attach(
-            name,
-            AksAttachArgs(
-                resource_group_name=args.resource_group_name,
-                workspace_location=args.workspace_location,
-                workspace_name=args.workspace_name,
-                compute_name=args.compute_name,
-                cluster_purpose=args.cluster_purpose,
-                load_balancer_type=args.load_balancer_type,
-                ssl=args.ssl,
-            ),
-            cluster=aks.cluster,
-            parent=self,
-            depends_on=[aks.device_plugin],
+            name, args.attach, cluster=aks.cluster, parent=self, depends_on=[aks.device_plugin]
         )
 
         self.kubeconfig = aks.kubeconfig

@@ -38,6 +38,13 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = PROJECT_ROOT / "infra" / "__main__.py"
 PROJECT = "aml-gpu-inference"
 MODEL_DEPLOYMENT_TYPE = "pulumi-python:dynamic/amlgpu:ModelDeployment"
+# Type tokens of the Azure resources the program registers: the tests' vocabulary.
+CLUSTER = "azure-native:containerservice:ManagedCluster"
+COMPUTE = "azure-native:machinelearningservices:Compute"
+WORKSPACE = "azure-native:machinelearningservices:Workspace"
+VAULT = "azure-native:keyvault:Vault"
+DEVICE_PLUGIN = "kubernetes:apps/v1:DaemonSet"
+K8S_PROVIDER = "pulumi:providers:kubernetes"
 
 FAKE_SUBSCRIPTION = "00000000-0000-4000-8000-000000000001"
 FAKE_TENANT = "00000000-0000-4000-8000-000000000002"

@@ -15,27 +15,19 @@ import pytest
 from pulumi.runtime import rpc
 
 from program_harness import (
+    CLUSTER,
+    COMPUTE,
+    DEVICE_PLUGIN,
     FAKE_KUBECONFIG,
     FAKE_USER_KUBECONFIG,
     FAKE_WORKSPACE_LOCATION,
+    VAULT,
+    WORKSPACE,
     AzureMocks,
     ProgramRun,
     run_program,
     stack_config,
 )
-
-CLUSTER = "azure-native:containerservice:ManagedCluster"
-COMPUTE = "azure-native:machinelearningservices:Compute"
-WORKSPACE = "azure-native:machinelearningservices:Workspace"
-VAULT = "azure-native:keyvault:Vault"
-DEVICE_PLUGIN = "kubernetes:apps/v1:DaemonSet"
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    model = tmp_path_factory.mktemp("model")
-    (model / "saved_model.pb").write_bytes(b"graph")
-    return model
 
 
 def dev_config(model_dir: Path, cluster: dict[str, Any] | None = None, **top: Any) -> dict[str, Any]:

@@ -14,21 +14,21 @@ from pulumi.runtime import rpc
 
 from config import ConfigError
 from program_harness import (
+    CLUSTER,
+    COMPUTE,
+    DEVICE_PLUGIN,
     FAKE_KUBECONFIG,
     FAKE_SUBSCRIPTION,
     FAKE_USER_KUBECONFIG,
+    K8S_PROVIDER,
     MODEL_DEPLOYMENT_TYPE,
+    WORKSPACE,
     AzureMocks,
     ProgramRun,
     run_program,
     stack_config,
 )
 
-CLUSTER = "azure-native:containerservice:ManagedCluster"
-COMPUTE = "azure-native:machinelearningservices:Compute"
-WORKSPACE = "azure-native:machinelearningservices:Workspace"
-DEVICE_PLUGIN = "kubernetes:apps/v1:DaemonSet"
-K8S_PROVIDER = "pulumi:providers:kubernetes"
 WORKSPACE_PARTS = (
     "azure-native:resources:ResourceGroup",
     "azure-native:storage:StorageAccount",
@@ -40,14 +40,6 @@ WORKSPACE_PARTS = (
 )
 PEM_CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 PEM_KEY = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # Construction hashes the model directory's content; under mocks any content will do.
-    model = tmp_path_factory.mktemp("model")
-    (model / "saved_model.pb").write_bytes(b"graph")
-    return model
 
 
 def dev_config(model_dir: Path, **service: Any) -> dict[str, Any]:
