@@ -254,6 +254,25 @@ def test_keys_are_exported_only_as_secrets(first: ProgramRun):
         assert FAKE_ENDPOINT_KEYS["primaryKey"] not in text, registration.name
 
 
+def test_tls_sends_the_cname_and_the_certificate_only_as_protected_secret_settings(model_dir: Path):
+    certificate = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    key = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
+    config = v2_config(
+        model_dir,
+        cluster={"vmSize": "Standard_NC4as_T4_v3", "nodeCount": 3, "ssl": {"cname": "ml.example.com"}},
+        sslCertificate=certificate,
+        sslKey=key,
+    )
+    run = run_program(config, stack="dev-v2", secret_keys=["sslCertificate", "sslKey"])
+    extension = run.one(EXTENSION).inputs
+    assert extension["configurationSettings"]["sslCname"] == "ml.example.com"
+    assert "allowInsecureConnections" not in extension["configurationSettings"]
+    protected = extension["configurationProtectedSettings"]
+    assert rpc.is_rpc_secret(protected)
+    assert set(unwrap(protected)) == {"scoringFe.sslCert", "scoringFe.sslKey"}
+    assert certificate not in repr(extension["configurationSettings"])
+
+
 def test_token_auth_makes_an_aml_token_endpoint_without_keys(model_dir: Path):
     service = {"authEnabled": False, "tokenAuthEnabled": True}
     run = run_program(v2_config(model_dir, service=service), stack="dev-v2")
