@@ -12,6 +12,7 @@ The parts, one job each:
     config_reader.py   the reader funnel `read(key, cast, rule)`, casts, Problem/ConfigError
     config_cluster.py  the `cluster` section and the service-fits-the-pool rules
     config_service.py  the `service` and `local` sections
+    config_online.py   the `rollout` section of target azure-v2
     config_pulumi.py   the engine's config as a mapping (the program's adapter)
     rules/             the value rules shared with the provider, the policy pack and the cost guard
 
