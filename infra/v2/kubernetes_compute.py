@@ -125,6 +125,7 @@ class KubernetesComputeArgs:
     internal_load_balancer: bool = False
     ssl: SslConfig | None = None  # a certificate pair and its cname (v2 has no Microsoft-issued one)
     tags: pulumi.Input[dict[str, str]] = field(default_factory=dict)
+    after: list[pulumi.Resource] = field(default_factory=list)  # outlive the cluster on destroy
 
 
 class KubernetesCompute(pulumi.ComponentResource):
@@ -146,7 +147,7 @@ class KubernetesCompute(pulumi.ComponentResource):
         own = pulumi.ResourceOptions(transformations=[drop_api_version_aliases])
         merged = pulumi.ResourceOptions.merge(opts, own)
         super().__init__("amlgpu:azure:KubernetesCompute", name, None, merged)
-        aks = declare_gpu_aks(name, args.cluster, parent=self)
+        aks = declare_gpu_aks(name, args.cluster, parent=self, after=args.after)
         self.cluster_name = aks.cluster.name
         self.cluster_id = aks.cluster.id
         self.kubeconfig = aks.kubeconfig

@@ -54,16 +54,10 @@ def declare_online_target(
             workspace_name=workspace.workspace_name,
             location=cfg.location,
             workspace_location=workspace.location,
-            cluster=GpuAksArgs(
-                resource_group_name=workspace.resource_group_name,
-                location=cfg.location,
-                cluster_name=names.cluster,
-                dns_prefix=names.dns_prefix,
-                vm_size=cfg.cluster.vm_size,
-                node_count=cfg.cluster.node_count,
-                kubernetes_version=cfg.cluster.kubernetes_version,
-                tags=tags,
+            cluster=GpuAksArgs.for_stack(
+                cfg.cluster, names, workspace.resource_group_name, cfg.location, tags
             ),
+            after=workspace.destroy_last,
             compute_name=names.compute,
             namespace=NAMESPACE,
             instance_type=instance_type_spec(service.cpu_cores, service.memory_gb, service.gpu_cores),

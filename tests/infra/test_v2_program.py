@@ -219,6 +219,7 @@ def test_the_deployment_is_pinned_to_the_instance_type_and_replicas(first: Progr
 def test_dependency_order_extension_compute_endpoint_deployment_traffic(first: ProgramRun):
     steps = by_name(first, TRAFFIC)
     chain = [
+        first.one(f"{ML}:Workspace"),  # the cluster goes first on destroy, then the workspace
         first.one(CLUSTER),
         first.one(EXTENSION),
         first.one(INSTANCE_TYPE),
