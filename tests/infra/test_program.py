@@ -13,6 +13,7 @@ import pytest
 from pulumi.runtime import rpc
 
 from config import ConfigError
+from deployment.spec import OWNER_TAG
 from program_harness import (
     CLUSTER,
     COMPUTE,
@@ -165,7 +166,11 @@ def test_the_deployment_targets_this_stacks_workspace_and_compute_with_the_how_t
     assert settings["autoscale"]["enabled"] is False
     assert settings["auth"] == "key"
     assert deployment.inputs["environment_file"].endswith("model_service/environment.yml")
-    assert deployment.inputs["tags"] == {"owner": "ml-platform", "expires-on": "2026-12-31"}
+    assert deployment.inputs["tags"] == {
+        "owner": "ml-platform",
+        "expires-on": "2026-12-31",
+        OWNER_TAG: "aml-gpu-inference/dev",  # the stack that owns the service (spec.OWNER_TAG)
+    }
     assert set(deployment.additional_secret_outputs) >= {"primary_key", "secondary_key"}
 
 
