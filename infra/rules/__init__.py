@@ -3,10 +3,11 @@
 - `checks.py`: a `Rule` (what a typed value must be, and the words for it) and the message style
   (how a refused value is shown, `≥`/`≤` not `>=`).
 - `values.py`: the value rules: names (service, model, prefixes...), ranges of the service
-  settings, node and worker counts.
+  settings, node and worker counts, azure-v2's traffic steps.
 - `tags.py`: the required tags and the `expires-on` language (a date, or a timestamp with an
   offset), with its one parser.
 - `gpu_sizes.py`: the GPU VM sizes and the retired ones with their replacements.
+- `aks_nodes.py`: the CPU and memory AKS leaves allocatable to pods on a node.
 
 Who imports it, and how (each runs with a different `sys.path`, so this package lives where all
 of them can reach it without path tricks):
