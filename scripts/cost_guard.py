@@ -32,9 +32,11 @@ from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import Protocol, TextIO
 
+from infra.rules.checks import refusal
 from infra.rules.tags import EXPIRES_TAG, TAGS_KEY
 from scripts.expiry import (
     DEFAULT_DEV_LIFETIME_DAYS,
+    DEV_LIFETIME_DAYS,
     Assessment,
     StackFacts,
     Verdict,
@@ -312,10 +314,8 @@ def main(
     """The command line. `stacks` and `now` are for tests; by default the Automation API and the clock."""
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.dev_lifetime_days < 1:
-        parser.error(
-            f"--dev-lifetime-days: {args.dev_lifetime_days} is not allowed; expected a whole number >= 1"
-        )
+    if DEV_LIFETIME_DAYS.refuses(args.dev_lifetime_days):
+        parser.error(f"--dev-lifetime-days: {refusal(args.dev_lifetime_days, DEV_LIFETIME_DAYS.allowed)}")
     now = now or datetime.now(UTC)
 
     def log(line: str) -> None:

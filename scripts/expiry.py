@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
-from infra.rules.checks import problem_line
+from infra.rules.checks import problem_line, refusal, whole
 from infra.rules.tags import (
     EXPIRES_TAG,
     OWNER_TAG,
@@ -34,6 +34,7 @@ from infra.rules.tags import (
 )
 
 DEFAULT_DEV_LIFETIME_DAYS = 7
+DEV_LIFETIME_DAYS = whole(1)  # days
 
 
 class Verdict(StrEnum):
@@ -168,8 +169,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--is-dev needs --stack NAME")
         return 0 if is_dev_stack(args.stack) else 1
     if args.default_dev_expiry:
-        if args.days < 1:
-            parser.error(f"--days: {args.days} is not allowed; expected a whole number of days >= 1")
+        if DEV_LIFETIME_DAYS.refuses(args.days):
+            parser.error(f"--days: {refusal(args.days, DEV_LIFETIME_DAYS.allowed)}")
         print(default_dev_expiry(datetime.now(UTC).date(), args.days).isoformat())
         return 0
     parser.print_help(sys.stderr)

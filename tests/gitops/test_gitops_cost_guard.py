@@ -225,7 +225,7 @@ def test_main_refuses_a_bad_lifetime(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--dev-lifetime-days", "0"], stacks=a_fleet(), now=NOW)
     assert exit_info.value.code == ExitCode.USAGE
-    assert "--dev-lifetime-days: 0" in capsys.readouterr().err
+    assert "--dev-lifetime-days: 0 is not allowed: a whole number ≥ 1" in capsys.readouterr().err
 
 
 # --- the real Automation API adapter against a fake `pulumi` executable --------------------------

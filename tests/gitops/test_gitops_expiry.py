@@ -242,4 +242,4 @@ def test_the_cli_refuses_a_lifetime_below_one_day(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--default-dev-expiry", "--days", "0"])
     assert exit_info.value.code == 2
-    assert "--days: 0" in capsys.readouterr().err
+    assert "--days: 0 is not allowed: a whole number ≥ 1" in capsys.readouterr().err
