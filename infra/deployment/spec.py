@@ -92,7 +92,7 @@ class DeploymentSpec:
             source_hash=str(props["source_hash"]),
             environment_hash=str(props["environment_hash"]),
             settings=ServiceSettings.from_dict(props["settings"]),
-            entry_script=str(props.get("entry_script") or "score.py"),
+            entry_script=str(props.get("entry_script") or cls.entry_script),
             model_dir=str(props.get("model_dir") or ""),
             source_dir=str(props.get("source_dir") or ""),
             environment_file=str(props.get("environment_file") or ""),
