@@ -184,15 +184,15 @@ def main(argv: list[str] | None = None) -> int:
         live = backend.create(spec, lambda message: print(f"  {message}", flush=True))
         print(f"healthy after {time.monotonic() - created:.1f} s at {live.scoring_uri}", flush=True)
         try:
-            router_pid = int(live.handle["router"]["pid"])
+            door_pid = int(live.handle["door"]["pid"])
             server_pid = int(live.handle["release"]["process"]["pid"])
-            pgids = {router_pid, server_pid}
+            pgids = {door_pid, server_pid}
             print(f"load: {args.concurrency} connections for {args.duration:.0f} s ...", flush=True)
             windows = asyncio.run(drive(live.scoring_uri, args.concurrency, args.duration, args.grace, pgids))
             processes = len(process_group_pids(pgids))
         finally:
             backend.delete(live)
-        leftovers = process_group_pids({router_pid, server_pid})
+        leftovers = process_group_pids({door_pid, server_pid})
         state_left = state_dir.exists() and any(state_dir.iterdir())
 
     total_ok = sum(len(w.latencies_ms) for w in windows)

@@ -1,20 +1,22 @@
 """LocalBackend: the model served on this machine by Azure ML's inference server (azmlinfsrv).
 
     <state dir>/<service name>/
-        service.json       router process, port, active release (what `read`/`delete` find)
-        upstream.json      the active release's port: the router forwards there
-        router.json        the router's bound port, written by the router once it listens
-        local_router.py    a copy of the front door, so a running service needs no checkout
-        router.log
+        service.json       the handle (LocalHandle): door process, port, active release
+        door.json          the door's bound port, written by the door once it listens
+        door.sock          where a release's starter gets the scoring port's socket (0600)
+        local_door.py      a copy of the front door, so a running service needs no checkout
+        door.log
         releases/<id>/     one per running release (local_release.py)
 
-The scoring URI is the router's (127.0.0.1, a free port, stable for the service's life); an
-update starts the new release beside the old one, waits until it is healthy, switches the
-router, then stops the old one, so no request fails during an update. All processes are
-detached (their own sessions) and outlive the provider host; each is recorded with its start
-time so a reused pid is never taken for ours. Settings that only mean something on AKS
-(replicas, CPU, memory, GPU, autoscale, auth) are not enforced here; the service listens on
-loopback only and issues no keys.
+The scoring URI's port is held by the front door (local_door.py) for the service's life; each
+release's inference server accepts on that very socket (besides a private port for its health
+probe), so clients talk to azmlinfsrv itself. An update starts the new release beside the old
+one on the same socket, waits until every worker is warm, then stops the old one gracefully (it
+finishes what it has accepted; queued connections go to the new one): no request fails. All
+processes are detached (their own sessions) and outlive the provider host; each is recorded
+with its start time so a reused pid is never taken for ours. Settings that only mean something
+on AKS (replicas, CPU, memory, GPU, autoscale, auth) are not enforced here; the service listens
+on loopback only and issues no keys.
 """
 
 from __future__ import annotations
@@ -24,30 +26,26 @@ import fcntl
 import json
 import os
 import shutil
-import time
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from deployment import local_release
+from deployment import inference_server, local_front, local_release
 from deployment.backend import DeploymentFailed, LiveDeployment, Progress
+from deployment.local_handle import LocalHandle
 from deployment.local_release import NotHealthy, Release, ReleaseFailed
-from deployment.process import ProcessRecord, environment_for_child, is_running, start_detached, stop
+from deployment.process import ProcessRecord, is_running, stop
 from deployment.spec import DeploymentSpec
 from deployment.targets import LocalTarget
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_STATE_DIR = PROJECT_ROOT / ".state" / "local-deployments"
 DEFAULT_PYTHON = PROJECT_ROOT / ".venv-scoring" / "bin" / "python"
-ROUTER_SOURCE = Path(__file__).with_name("local_router.py")
 HEALTH_TIMEOUT_ENV = "AMLGPU_LOCAL_HEALTH_TIMEOUT_S"
 DEFAULT_HEALTH_TIMEOUT_S = 120.0
-ROUTER_START_TIMEOUT_S = 15.0
-SWITCH_GRACE_S = 0.5  # requests that picked the old release just before the switch reach it
 LOG_TAIL_LINES = 100
 SERVICE_FILE = "service.json"
-UPSTREAM_FILE = "upstream.json"
-ROUTER_READY_FILE = "router.json"
 OWNER_FILE = "owner"  # the stack (spec.owner) that created the service
 
 
@@ -138,25 +136,22 @@ class LocalBackend:
         if spec.owner:
             (service_dir / OWNER_FILE).write_text(spec.owner)
         release: Release | None = None
-        router: ProcessRecord | None = None
+        door: ProcessRecord | None = None
         try:
-            release = self._start_release(spec, service_dir, progress)
-            self._point_router_at(service_dir, release, spec)
-            router, port = self._start_router(service_dir)
-            if not local_release.probe(port):
-                raise NotHealthy("the service does not answer through its front door")
-            _write_json(
-                service_dir / SERVICE_FILE,
-                {"router": router.to_dict(), "port": port, "release": release.to_dict()},
-            )
+            door, port = local_front.start(service_dir, self.python, self._environ)
+            release = self._start_release(spec, service_dir, progress, warm_workers=0)
+            if not inference_server.probe(port):
+                raise NotHealthy("the service does not answer on its scoring port")
+            handle = LocalHandle(service_dir, port, door, release)
+            _write_json(service_dir / SERVICE_FILE, handle.to_dict())
             progress(f"{spec.service_name}: healthy at http://127.0.0.1:{port}/score")
-            return self._live(spec, service_dir, router, port, release, "Healthy")
+            return self._live(spec, handle, "Healthy")
         except BaseException as error:
             logs = error.logs if isinstance(error, ReleaseFailed) else ""
             if release is not None:
-                logs = local_release.tail(release.log_path, LOG_TAIL_LINES)
-            if router is not None:
-                stop(router)
+                logs = inference_server.tail(release.log_path, LOG_TAIL_LINES)
+            if door is not None:
+                stop(door)
             if release is not None:
                 stop(release.process)
             shutil.rmtree(service_dir, ignore_errors=True)
@@ -169,63 +164,53 @@ class LocalBackend:
     def _update(
         self, current: LiveDeployment, old: DeploymentSpec, new: DeploymentSpec, progress: Progress
     ) -> LiveDeployment:
-        """Start the new release beside the old, switch when it is healthy, stop the old. On
-        failure the old release keeps serving and the error has the new release's log tail."""
+        """Start the new release beside the old on the same socket; when all its workers are
+        warm, stop the old one gracefully. On failure the old release keeps serving and the
+        error has the new release's log tail."""
         del old  # everything the switch needs is in `current` and `new`
         self._check_python()
-        service_dir = self._service_dir(current)
-        router = ProcessRecord.from_dict(current.handle["router"])
-        previous = Release.from_dict(current.handle["release"])
-        if not is_running(router):
+        handle = self._handle(current)
+        if not is_running(handle.door):
             raise DeploymentFailed(
                 f"local service {current.service_name} is not running (stopped outside Pulumi?): "
                 "run `pulumi refresh`, then `pulumi up` creates it again"
             )
         try:
-            release = self._start_release(new, service_dir, progress)
+            release = self._start_release(new, handle.service_dir, progress, warm_workers=self.workers)
         except ReleaseFailed as error:
             raise DeploymentFailed(
                 f"the new version of {current.service_name} did not become healthy "
                 f"(the previous version keeps serving): {error.reason}",
                 error.logs,
             ) from error
-        self._point_router_at(service_dir, release, new)
-        port = int(current.handle["port"])
-        _write_json(
-            service_dir / SERVICE_FILE,
-            {"router": router.to_dict(), "port": port, "release": release.to_dict()},
-        )
-        time.sleep(SWITCH_GRACE_S)
+        previous, handle = handle.release, handle.with_release(release)
+        _write_json(handle.service_dir / SERVICE_FILE, handle.to_dict())
+        # TERM: gunicorn's workers stop accepting, finish the request in hand and exit.
         stop(previous.process)
         shutil.rmtree(previous.directory, ignore_errors=True)
         progress(f"{new.service_name}: now serving {new.model_name}:{new.model_version}")
-        return self._live(new, service_dir, router, port, release, "Healthy")
+        return self._live(new, handle, "Healthy")
 
     def read(self, current: LiveDeployment, spec: DeploymentSpec) -> LiveDeployment | None:
         """Gone unless both the front door and the active release are running and ours;
         "Unhealthy" when they run but do not answer the health probe."""
-        router = ProcessRecord.from_dict(current.handle["router"])
-        release = Release.from_dict(current.handle["release"])
-        if not (is_running(router) and is_running(release.process)):
+        handle = self._handle(current)
+        if not (is_running(handle.door) and is_running(handle.release.process)):
             return None
-        port = int(current.handle["port"])
-        state = "Healthy" if local_release.probe(port) else "Unhealthy"
-        return self._live(spec, self._service_dir(current), router, port, release, state)
+        state = "Healthy" if inference_server.probe(handle.port) else "Unhealthy"
+        return self._live(spec, handle, state)
 
     def _delete(self, current: LiveDeployment) -> None:
         """Stop every process of the service and remove its directory; gone is success."""
-        service_dir = self._service_dir(current)
-        records = [ProcessRecord.from_dict(current.handle["router"])]
-        records.append(Release.from_dict(current.handle["release"]).process)
-        records += self._recorded_processes(service_dir)
+        handle = self._handle(current)
+        records = [handle.door, handle.release.process, *self._recorded_processes(handle.service_dir)]
         for record in records:
             stop(record)
-        if service_dir.exists():
-            shutil.rmtree(service_dir)
+        if handle.service_dir.exists():
+            shutil.rmtree(handle.service_dir)
 
     def logs(self, current: LiveDeployment, tail_lines: int = LOG_TAIL_LINES) -> str:
-        release = Release.from_dict(current.handle["release"])
-        return local_release.tail(release.log_path, tail_lines)
+        return inference_server.tail(self._handle(current).release.log_path, tail_lines)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -237,32 +222,41 @@ class LocalBackend:
                 "azureml-inference-server-http"
             )
 
-    def _service_dir(self, current: LiveDeployment) -> Path:
-        """Where the service lives: as recorded, or under this checkout's state dir if the
+    def _handle(self, current: LiveDeployment) -> LocalHandle:
+        """The recorded handle, its service directory under this checkout's state dir if the
         checkout has moved since."""
-        recorded = Path(current.handle.get("service_dir", ""))
-        return recorded if recorded.is_dir() else self.state_dir / current.service_name
+        handle = LocalHandle.from_dict(current.handle)
+        if handle.service_dir.is_dir():
+            return handle
+        return replace(handle, service_dir=self.state_dir / current.service_name)
 
-    def _start_release(self, spec: DeploymentSpec, service_dir: Path, progress: Progress) -> Release:
-        """Start a release and wait until it is healthy. On failure it is stopped and removed,
-        and `ReleaseFailed` carries its log tail."""
+    def _start_release(
+        self, spec: DeploymentSpec, service_dir: Path, progress: Progress, *, warm_workers: int
+    ) -> Release:
+        """Start a release on the door's socket and wait until it is healthy (and until
+        `warm_workers` workers are warm). On failure it is stopped and removed, and
+        `ReleaseFailed` carries its log tail."""
         if spec.settings.auth != "none":
             progress(f"{spec.service_name}: auth {spec.settings.auth!r} is AKS-only; locally: loopback only")
         progress(f"{spec.service_name}: starting azmlinfsrv for {spec.model_name}:{spec.model_version}")
         try:
-            release = local_release.start(
-                spec,
-                service_dir / "releases",
-                python=self.python,
-                workers=self.workers,
-                environ=self._environ,
-            )
+            with local_front.listening_socket(service_dir) as listener:
+                release = local_release.start(
+                    spec,
+                    service_dir / "releases",
+                    python=self.python,
+                    workers=self.workers,
+                    environ=self._environ,
+                    shared_fd=listener.fileno(),
+                )
         except (DeploymentFailed, OSError) as error:
             raise ReleaseFailed(str(error), "") from error
         try:
-            seconds = local_release.wait_healthy(release, self.health_timeout_s, progress)
+            seconds = local_release.wait_healthy(
+                release, self.health_timeout_s, progress, workers=warm_workers
+            )
         except BaseException as error:
-            logs = local_release.tail(release.log_path, LOG_TAIL_LINES)
+            logs = inference_server.tail(release.log_path, LOG_TAIL_LINES)
             stop(release.process)
             shutil.rmtree(release.directory, ignore_errors=True)
             if isinstance(error, NotHealthy):
@@ -271,42 +265,12 @@ class LocalBackend:
         progress(f"{spec.service_name}: release {release.release_id} healthy after {seconds:.1f} s")
         return release
 
-    def _point_router_at(self, service_dir: Path, release: Release, spec: DeploymentSpec) -> None:
-        timeout_s = spec.settings.scoring_timeout_ms / 1000 + 5
-        _write_json(service_dir / UPSTREAM_FILE, {"port": release.port, "timeout_s": timeout_s})
-
-    def _start_router(self, service_dir: Path) -> tuple[ProcessRecord, int]:
-        script = service_dir / ROUTER_SOURCE.name
-        shutil.copyfile(ROUTER_SOURCE, script)
-        ready = service_dir / ROUTER_READY_FILE
-        argv = [str(self.python), "-I", str(script), "--upstream-file", str(service_dir / UPSTREAM_FILE)]
-        argv += ["--ready-file", str(ready)]
-        router = start_detached(
-            argv,
-            cwd=service_dir,
-            env=environment_for_child(self._environ, {}),
-            log_path=service_dir / "router.log",
-        )
-        deadline = time.monotonic() + ROUTER_START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            published = _read_json(ready)
-            if published is not None:
-                return router, int(published["port"])
-            if not is_running(router):
-                break
-            time.sleep(0.05)
-        stop(router)
-        raise NotHealthy(
-            "the front door did not start: "
-            + local_release.tail(service_dir / "router.log", 20).replace("\n", " | ")
-        )
-
     def _recorded_processes(self, service_dir: Path) -> list[ProcessRecord]:
-        """Every process recorded in a service directory (router and all releases)."""
+        """Every process recorded in a service directory (door and all releases)."""
         records: list[ProcessRecord] = []
         service = _read_json(service_dir / SERVICE_FILE)
-        if service and "router" in service:
-            records.append(ProcessRecord.from_dict(service["router"]))
+        if service and "door" in service:
+            records.append(ProcessRecord.from_dict(service["door"]))
         for release_file in sorted(service_dir.glob(f"releases/*/{local_release.RELEASE_FILE}")):
             data = _read_json(release_file)
             if data:
@@ -327,13 +291,13 @@ class LocalBackend:
         if spec.owner and recorded_owner == spec.owner:
             progress(f"{service_name}: removing what an interrupted create of this stack left there")
         else:
-            if service and "router" in service and "release" in service:
-                router = ProcessRecord.from_dict(service["router"])
+            if service and "door" in service and "release" in service:
+                door = ProcessRecord.from_dict(service["door"])
                 active = Release.from_dict(service["release"]).process
-                if is_running(router) and is_running(active):
+                if is_running(door) and is_running(active):
                     raise DeploymentFailed(
                         f"service_name: a local service named {service_name!r} is already running from "
-                        f"{service_dir} (pids {router.pid}, {active.pid}) and this stack did not create "
+                        f"{service_dir} (pids {door.pid}, {active.pid}) and this stack did not create "
                         "it: stop it (kill -TERM -- -PID for each pid) and remove that directory, "
                         "or choose another name"
                     )
@@ -342,16 +306,8 @@ class LocalBackend:
             stop(record)
         shutil.rmtree(service_dir)
 
-    def _live(
-        self,
-        spec: DeploymentSpec,
-        service_dir: Path,
-        router: ProcessRecord,
-        port: int,
-        release: Release,
-        state: str,
-    ) -> LiveDeployment:
-        base = f"http://127.0.0.1:{port}"
+    def _live(self, spec: DeploymentSpec, handle: LocalHandle, state: str) -> LiveDeployment:
+        base = f"http://127.0.0.1:{handle.port}"
         return LiveDeployment(
             service_name=spec.service_name,
             state=state,
@@ -359,12 +315,7 @@ class LocalBackend:
             swagger_uri=f"{base}/swagger.json",
             health_uri=f"{base}/",
             model_id=f"{spec.model_name}:{spec.model_version}",
-            handle={
-                "service_dir": str(service_dir),
-                "port": port,
-                "router": router.to_dict(),
-                "release": release.to_dict(),
-            },
+            handle=handle.to_dict(),
             settings=None,  # nothing here can change them outside Pulumi
             keys=None,
         )

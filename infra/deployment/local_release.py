@@ -12,39 +12,26 @@ The snapshot is hashed again after copying: what runs is exactly what `diff` com
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import secrets
 import shutil
-import socket
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deployment import inference_server
 from deployment.backend import DeploymentFailed
 from deployment.hashing import tree_files, tree_sha256
+from deployment.inference_server import NotHealthy
 from deployment.process import ProcessRecord, environment_for_child, is_running, start_detached
 from deployment.spec import DeploymentSpec
 
 RELEASE_FILE = "release.json"
 SERVER_LOG = "server.log"
-PROBE_TIMEOUT_S = 2.0
-_POLL_S = 0.1
 
-# azmlinfsrv (the `azmlinfsrv` console script runs `amlserver.run()`) has no host option and
-# binds 0.0.0.0; a service on this machine answers on loopback only, so the host is set first.
-LAUNCHER = (
-    "import azureml_inference_server_http.amlserver as server; "
-    "server.DEFAULT_HOST = '127.0.0.1'; "
-    "server.run()"
-)
-
-
-class NotHealthy(Exception):
-    """A release did not become healthy; the caller adds the log tail."""
+__all__ = ["NotHealthy", "Release", "ReleaseFailed", "prepare", "start", "wait_healthy"]
 
 
 class ReleaseFailed(Exception):
@@ -85,36 +72,6 @@ class Release:
         )
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def probe(port: int, path: str = "/") -> bool:
-    """True when GET http://127.0.0.1:<port><path> answers 200 (no proxies involved)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=PROBE_TIMEOUT_S)
-    try:
-        connection.request("GET", path)
-        return connection.getresponse().status == 200
-    except (OSError, http.client.HTTPException):
-        return False
-    finally:
-        connection.close()
-
-
-def tail(path: Path, lines: int) -> str:
-    """The last `lines` lines of a log file ("" when there is none)."""
-    try:
-        with path.open("rb") as stream:
-            stream.seek(0, os.SEEK_END)
-            stream.seek(max(0, stream.tell() - 256 * 1024))
-            text = stream.read().decode("utf-8", errors="replace")
-    except FileNotFoundError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
 def _copy_verified(source: Path, destination: Path, expected_sha256: str, field: str) -> None:
     for relative, path in tree_files(source):
         target = destination / relative
@@ -148,10 +105,15 @@ def start(
     python: Path,
     workers: int,
     environ: Mapping[str, str],
+    shared_fd: int | None = None,
 ) -> Release:
-    """Lay out a release and start its inference server (not yet waited for)."""
+    """Lay out a release and start its inference server (not yet waited for): on a private
+    port of its own, and accepting on the front door's `shared_fd` too when given."""
     release_id, directory, app_dir, model_dir = prepare(spec, releases_dir)
-    port = free_port()
+    # A copy, as the front door's: a running service needs no checkout.
+    launcher = directory / inference_server.LAUNCHER.name
+    shutil.copyfile(inference_server.LAUNCHER, launcher)
+    port = inference_server.free_port()
     env = environment_for_child(
         environ,
         {
@@ -163,35 +125,28 @@ def start(
             "PYTHONUNBUFFERED": "1",
         },
     )
-    argv = [
-        str(python),
-        "-c",
-        LAUNCHER,
-        "--entry_script",
-        str(app_dir / spec.entry_script),
-        "--model_dir",
-        str(model_dir),
-        "--port",
-        str(port),
-        "--worker_count",
-        str(workers),
-    ]
-    process = start_detached(argv, cwd=app_dir, env=env, log_path=directory / SERVER_LOG)
+    argv = inference_server.command(
+        python, app_dir / spec.entry_script, model_dir, port=port, workers=workers, shared_fd=shared_fd
+    )
+    argv[1] = str(launcher)
+    fds = () if shared_fd is None else (shared_fd,)
+    process = start_detached(argv, cwd=app_dir, env=env, log_path=directory / SERVER_LOG, pass_fds=fds)
     release = Release(release_id, directory, port, process)
     (directory / RELEASE_FILE).write_text(json.dumps(release.to_dict()))
     return release
 
 
-def wait_healthy(release: Release, timeout_s: float, progress: Callable[[str], None]) -> float:
-    """Wait until the release answers its health probe; returns the seconds it took.
-    Raises NotHealthy when the server exits first or the timeout passes."""
-    started = time.monotonic()
-    deadline = started + timeout_s
+def wait_healthy(
+    release: Release, timeout_s: float, progress: Callable[[str], None], *, workers: int = 0
+) -> float:
+    """Wait until the release answers its health probe on its private port (and, with
+    `workers`, until that many workers are warm); returns the seconds it took. Raises
+    NotHealthy when the server exits first or the timeout passes."""
     progress(f"waiting for the inference server on 127.0.0.1:{release.port} (up to {timeout_s:.0f} s)")
-    while time.monotonic() < deadline:
-        if not is_running(release.process):
-            raise NotHealthy("the inference server exited before it became healthy")
-        if probe(release.port):
-            return time.monotonic() - started
-        time.sleep(_POLL_S)
-    raise NotHealthy(f"the inference server was not healthy after {timeout_s:.0f} s")
+    return inference_server.wait_healthy(
+        release.port,
+        lambda: is_running(release.process),
+        timeout_s,
+        log_path=release.log_path if workers else None,
+        workers=workers,
+    )

@@ -60,9 +60,15 @@ def is_running(record: ProcessRecord) -> bool:
 
 
 def start_detached(
-    argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], log_path: Path
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    log_path: Path,
+    pass_fds: Sequence[int] = (),
 ) -> ProcessRecord:
-    """Start `argv` in its own session with stdout and stderr appended to `log_path`."""
+    """Start `argv` in its own session with stdout and stderr appended to `log_path`; of the
+    caller's descriptors only `pass_fds` (same numbers) reach it."""
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             list(argv),
@@ -73,6 +79,7 @@ def start_detached(
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
+            pass_fds=tuple(pass_fds),
         )
     ticks = start_ticks(process.pid)
     if ticks is None:  # it died at once; still a valid record of a process that is gone

@@ -80,7 +80,7 @@ def assert_nothing_left(state_dir: Path, service_name: str, ports: set[int] | No
 def kill_service_out_of_band(outs: dict[str, Any]) -> None:
     """What `kill -9` of both process groups does: the front door and the inference server."""
     handle = outs["live"]["handle"]
-    for pid in (int(handle["router"]["pid"]), int(handle["release"]["process"]["pid"])):
+    for pid in (int(handle["door"]["pid"]), int(handle["release"]["process"]["pid"])):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
 
