@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 SPY := $(SCORING_VENV)/bin/python
 MODEL_DIR ?= artifacts/model
 PORT ?= 5001
-# One worker holds one model (~0.8 GB RSS); see docs/scoring.md for sizing.
+# Each worker holds one model: docs/scoring.md says how many fit.
 WORKERS ?= 1
 STACK ?= dev
 
