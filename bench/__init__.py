@@ -1,1 +1,11 @@
-"""Benchmarks that print figures measured in one run (see docs/performance.md)."""
+"""Benchmarks that print figures measured in one run (see docs/performance.md).
+
+`infra/` goes on sys.path here, so benchmarks import `deployment.*` (the one inference-server
+harness, the local backend) top-level, as the provider host does."""
+
+import sys
+from pathlib import Path
+
+_INFRA = str(Path(__file__).resolve().parent.parent / "infra")
+if _INFRA not in sys.path:
+    sys.path.insert(0, _INFRA)

@@ -164,7 +164,8 @@ def check_abuse_reply(case: AbuseCase, reply: Reply) -> None:
 
 
 def master_pid(port: int) -> int:
-    """The azmlinfsrv (gunicorn master) process serving `port`: of the processes with that port
+    """The azmlinfsrv (gunicorn master, started by release_launcher.py or the console script)
+    process serving `port`: of the processes with that port
     on their command line (gunicorn's forked workers share the master's), the one whose parent
     is not one of them."""
     needle = f"--port\0{port}\0".encode()
@@ -177,7 +178,7 @@ def master_pid(port: int) -> int:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        if needle in cmdline and (b"azmlinfsrv" in cmdline or b"amlserver" in cmdline):
+        if needle in cmdline and (b"azmlinfsrv" in cmdline or b"release_launcher" in cmdline):
             found[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
     masters = [pid for pid, parent in found.items() if parent not in found]
     if len(masters) != 1:

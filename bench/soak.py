@@ -32,14 +32,9 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT / "infra"))  # the provider's modules, imported as the host does
-
-from bench.procfs import rss_kib  # noqa: E402
-from deployment.hashing import file_sha256, tree_sha256  # noqa: E402
-from deployment.local_backend import LocalBackend  # noqa: E402
-from deployment.settings import ServiceSettings  # noqa: E402
-from deployment.spec import DeploymentSpec  # noqa: E402
+from bench.local_service import PROJECT_ROOT, local_spec
+from bench.procfs import rss_kib
+from deployment.local_backend import LocalBackend
 
 WINDOW_S = 10.0
 REQUEST_TIMEOUT_S = 30.0
@@ -161,23 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.model_dir / "saved_model.pb").exists():
         parser.error(f"--model-dir: {str(args.model_dir)!r} holds no saved_model.pb (run `make model`)")
 
-    source = PROJECT_ROOT / "model_service"
-    environment = source / "requirements.txt"
     with tempfile.TemporaryDirectory(prefix="soak-") as scratch:
         state_dir = Path(scratch) / "state"
-        spec = DeploymentSpec(
-            service_name="soak",
-            backend="local",
-            target={"state_dir": str(state_dir), "workers": args.workers or None},
-            model_name="mnist-dnn",
-            model_hash=tree_sha256(args.model_dir),
-            source_hash=tree_sha256(source),
-            environment_hash=file_sha256(environment),
-            settings=ServiceSettings(replicas=1, gpu_cores=0, auth="none"),
-            model_dir=str(args.model_dir.resolve()),
-            source_dir=str(source),
-            environment_file=str(environment),
-        )
+        spec = local_spec(args.model_dir, state_dir, name="soak", workers=args.workers or None)
         backend = LocalBackend(spec.local_target())
         print(f"deploying with LocalBackend ({backend.workers} workers) into {state_dir} ...", flush=True)
         created = time.monotonic()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,12 +18,6 @@ PROGRAM_PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
 
 # The files a trained model depends on: a change to any of them trains a new test model.
 _MODEL_INPUTS = ("model_service/train.py", "model_service/model.py", "model_service/mnist.py")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _model_inputs_digest() -> str:

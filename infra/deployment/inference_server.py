@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 
-from deployment.process import ProcessRecord, is_running, start_detached, stop
+from deployment.process import ProcessRecord, exit_code, is_running, start_detached, stop
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCORING_PYTHON = PROJECT_ROOT / ".venv-scoring" / "bin" / "python"
@@ -134,6 +134,7 @@ class InferenceServer:
         python: Path | str = SCORING_PYTHON,
         log_path: Path | None = None,
         port: int | None = None,
+        cwd: Path | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers: {workers!r} is not allowed (allowed: an integer >= 1)")
@@ -146,6 +147,7 @@ class InferenceServer:
         self.python = Path(python)
         self.port = port or 0
         self._fixed_port = port
+        self._cwd = cwd
         self._log_path = log_path
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
         self.process: ProcessRecord | None = None
@@ -172,23 +174,26 @@ class InferenceServer:
         except FileNotFoundError:
             return ""
 
-    def start(self, timeout_s: float = 180.0) -> str:
+    def start(self, timeout: float = 180.0) -> str:
         """Start the server and return its base URL once every worker is warm; NotHealthy
         (with the log tail) when it exits or is not ready in time."""
         for attempt in range(1, _PORT_ATTEMPTS + 1):
             self.port = self._fixed_port or free_port()
             offset = len(self.logs())
             self._spawn()
+            record = self.process
             try:
                 log_path = self.log_path
-                wait_healthy(self.port, self._running, timeout_s, log_path=log_path, workers=self.workers)
+                wait_healthy(self.port, self._running, timeout, log_path=log_path, workers=self.workers)
                 return self.base_url
             except NotHealthy as error:
                 in_use = "Address already in use" in self.logs()[offset:]
+                code = exit_code(record) if record is not None else None
                 self.stop()
                 if not (in_use and self._fixed_port is None and attempt < _PORT_ATTEMPTS):
+                    why = f"azmlinfsrv exited with code {code}" if code is not None else str(error)
                     log = tail(self.log_path, 60)
-                    raise NotHealthy(f"{error}\n--- azmlinfsrv log (tail) ---\n{log}") from None
+                    raise NotHealthy(f"{why}\n--- azmlinfsrv log (tail) ---\n{log}") from None
         raise AssertionError("unreachable")
 
     def _running(self) -> bool:
@@ -222,5 +227,6 @@ class InferenceServer:
         environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
         argv = command(self.python, self.entry_script, self.model_dir, port=self.port, workers=self.workers)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        workdir = self.log_path.parent  # not the repo: score.py must not rely on it being importable
+        # By default not the repo: score.py must not rely on it being importable.
+        workdir = self._cwd or self.log_path.parent
         self.process = start_detached(argv, cwd=workdir, env=environ, log_path=self.log_path)

@@ -20,16 +20,13 @@ import os
 import socket
 from pathlib import Path
 
-BACKLOG = 1024  # gunicorn's listen() on the inherited socket keeps its own, larger value
-# Linux holds a connection that has sent nothing in the kernel (not in a worker) for this long.
-DEFER_ACCEPT_S = 5
+BACKLOG = 1024  # each release adds its socket options (release_launcher.py)
 
 
 def listen(port: int) -> socket.socket:
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, DEFER_ACCEPT_S)
     listener.bind(("127.0.0.1", port))
     listener.listen(BACKLOG)
     listener.set_inheritable(True)

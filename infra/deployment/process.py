@@ -87,10 +87,22 @@ def start_detached(
     return ProcessRecord(process.pid, ticks)
 
 
+_exit_codes: dict[int, int] = {}
+
+
 def _reap(pid: int) -> None:
     """Collect the exit status if `pid` is our own child, so it does not linger as a zombie."""
     with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
+        reaped, status = os.waitpid(pid, os.WNOHANG)
+        if reaped == pid:
+            _exit_codes[pid] = os.waitstatus_to_exitcode(status)
+
+
+def exit_code(record: ProcessRecord) -> int | None:
+    """How our own child ended (negative: the signal), once it has; None while it runs or when
+    it is not our child."""
+    _reap(record.pid)
+    return _exit_codes.get(record.pid)
 
 
 def _group_exists(pgid: int) -> bool:

@@ -5,10 +5,11 @@
 - it listens on 127.0.0.1 only (azmlinfsrv binds 0.0.0.0 and has no host option);
 - with `--shared-fd N` its gunicorn also accepts on the inherited listening socket N, the local
   service's scoring port, which the front door (local_door.py) holds for the life of the service
-  and every release shares; `--port` stays the release's private port for health probes;
-- each accepted connection gets a read/write timeout (CLIENT_TIMEOUT_S): a client that stops
-  sending mid-request frees its worker within that time instead of holding it until gunicorn's
-  worker timeout kills the worker (and TensorFlow has to load again).
+  and every release shares; `--port` stays the release's own port (health probes, benchmarks);
+- a client cannot hold a worker: the kernel hands a connection over only once it has sent
+  something (TCP_DEFER_ACCEPT), one that stayed silent all that time gets a 408 at once, and a
+  client that stops sending mid-request times out after CLIENT_TIMEOUT_S, instead of blocking
+  the worker until gunicorn's worker timeout kills it (and TensorFlow has to load again).
 
 Runs with the scoring environment's interpreter (gunicorn, azureml-inference-server-http); used
 by the local backend, the tests and the benchmarks alike (deployment/inference_server.py).
@@ -16,6 +17,7 @@ by the local backend, the tests and the benchmarks alike (deployment/inference_s
 
 from __future__ import annotations
 
+import select
 import socket
 import sys
 
@@ -25,32 +27,51 @@ from gunicorn import util
 from gunicorn.workers.sync import SyncWorker
 
 CLIENT_TIMEOUT_S = 10.0
+DEFER_ACCEPT_S = 5  # Linux rounds up to its SYN-ACK retransmission times: about 7 s
+IDLE_REPLY = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
 
-class TimedSyncWorker(SyncWorker):
-    """gunicorn's sync worker (azmlinfsrv's: its scoring timeout needs the main thread) whose
-    client sockets time out instead of blocking forever."""
+def _silent(client: socket.socket) -> bool:
+    readable, _, _ = select.select([client], [], [], 0)
+    return not readable
+
+
+class GuardedSyncWorker(SyncWorker):
+    """gunicorn's sync worker (azmlinfsrv's: its scoring timeout needs the main thread) that
+    neither waits for a silent client nor blocks forever on a stalled one."""
 
     def accept(self, listener):
         client, addr = listener.accept()
+        if _silent(client):  # deferred accept: it has sent nothing for DEFER_ACCEPT_S
+            with client:
+                client.settimeout(1.0)
+                client.sendall(IDLE_REPLY)
+            return
         client.settimeout(CLIENT_TIMEOUT_S)
         util.close_on_exec(client)
         self.handle(listener, client, addr)
+
+
+def _listen_deferred(sock: socket.socket) -> None:
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, DEFER_ACCEPT_S)
 
 
 def _application(shared_fd: int | None) -> type[wsgiapp.WSGIApplication]:
     class ReleaseApplication(wsgiapp.WSGIApplication):
         def load_config(self) -> None:
             super().load_config()
-            self.cfg.set("worker_class", TimedSyncWorker)
-            if shared_fd is not None:
-                # gunicorn ignores address binds once any fd:// is given: bind the private
-                # port here and hand gunicorn both sockets.
-                host, port = self.cfg.address[0]
-                private = socket.create_server((host, port), backlog=self.cfg.backlog)
-                private.set_inheritable(True)
-                self._private = private  # kept open for the life of the master
-                self.cfg.set("bind", [f"fd://{shared_fd}", f"fd://{private.fileno()}"])
+            self.cfg.set("worker_class", GuardedSyncWorker)
+            # The listening sockets are made here and handed to gunicorn as fd:// (it ignores
+            # address binds once any fd:// is given, and would not defer accepts itself).
+            host, port = self.cfg.address[0]
+            own = socket.create_server((host, port), backlog=self.cfg.backlog)
+            own.set_inheritable(True)
+            self._own_socket = own  # open for the life of the master
+            fds = [own.fileno()] if shared_fd is None else [shared_fd, own.fileno()]
+            for fd in fds:
+                with socket.socket(fileno=socket.dup(fd)) as sock:
+                    _listen_deferred(sock)
+            self.cfg.set("bind", [f"fd://{fd}" for fd in fds])
 
     return ReleaseApplication
 
