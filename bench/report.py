@@ -10,6 +10,7 @@ from pathlib import Path
 
 CSV_COLUMNS = (
     "variant",
+    "path",
     "images_per_request",
     "concurrency",
     "workers",
@@ -35,6 +36,7 @@ class Row:
     errors: int
     client_cpu_share: float  # the load generator's CPU seconds per wall second (1.0 = one core)
     client_cpu_ms_per_request: float
+    path: str = "direct"  # "direct": the server's own port; "scoring_uri": the local target's URI
 
     @property
     def images_per_s(self) -> float:
@@ -43,6 +45,7 @@ class Row:
     def csv_values(self) -> list[str]:
         return [
             self.variant,
+            self.path,
             str(self.images_per_request),
             str(self.concurrency),
             str(self.workers),
@@ -71,16 +74,74 @@ class TargetCheck:
         return self.measured <= self.bound if self.at_most else self.measured >= self.bound
 
 
-def find(rows: Iterable[Row], variant: str, images: int, concurrency: int, workers: int) -> Row | None:
+def find(
+    rows: Iterable[Row], variant: str, images: int, concurrency: int, workers: int, path: str = "direct"
+) -> Row | None:
     for row in rows:
-        if (row.variant, row.images_per_request, row.concurrency, row.workers) == (
+        if (row.variant, row.images_per_request, row.concurrency, row.workers, row.path) == (
             variant,
             images,
             concurrency,
             workers,
+            path,
         ):
             return row
     return None
+
+
+def path_pairs(rows: Sequence[Row]) -> list[tuple[Row, Row]]:
+    """Each cell measured through the scoring URI, with the same cell measured directly."""
+    pairs = []
+    for row in rows:
+        if row.path == "scoring_uri":
+            direct = find(rows, row.variant, row.images_per_request, row.concurrency, row.workers)
+            if direct is not None:
+                pairs.append((row, direct))
+    return pairs
+
+
+def format_path_ratios(rows: Sequence[Row]) -> str:
+    """scoring_uri over direct for every cell measured both ways."""
+    lines = ["scoring_uri / direct (the same release, its own port vs the scoring URI):"]
+    for uri, direct in path_pairs(rows):
+        lines.append(
+            f"  {uri.variant:<13} img={uri.images_per_request:<4} c={uri.concurrency:<3} w={uri.workers}: "
+            f"req/s {uri.req_per_s / direct.req_per_s if direct.req_per_s else float('nan'):6.1%}  "
+            f"p99 {uri.p99_ms / direct.p99_ms if direct.p99_ms else float('nan'):5.2f}x "
+            f"({uri.p99_ms:.1f} vs {direct.p99_ms:.1f} ms)"
+        )
+    return "\n".join(lines) if len(lines) > 1 else ""
+
+
+def path_checks(rows: Sequence[Row], cores: int) -> list[TargetCheck]:
+    """The scoring URI's targets over every cell measured both ways (the worst cell counts), and
+    our JSON at 1 image against the constant-answer floor of the same server."""
+    pairs = path_pairs(rows)
+    req_ratios = [uri.req_per_s / direct.req_per_s for uri, direct in pairs if direct.req_per_s > 0]
+    p99_ratios = [uri.p99_ms / direct.p99_ms for uri, direct in pairs if direct.p99_ms > 0]
+    return [
+        TargetCheck(
+            "scoring_uri / direct req/s, worst cell",
+            min(req_ratios, default=float("nan")),
+            0.9,
+            False,
+            f"lowest ratio over {len(req_ratios)} cells measured both ways",
+        ),
+        TargetCheck(
+            "scoring_uri / direct p99, worst cell",
+            max(p99_ratios, default=float("nan")),
+            1.25,
+            True,
+            f"highest ratio over {len(p99_ratios)} cells measured both ways",
+        ),
+        TargetCheck(
+            "ours JSON / constant floor, req/s at 1 image, c=8, workers=cores",
+            _ratio(find(rows, "ours_json", 1, 8, cores), find(rows, "constant", 1, 8, cores), "req_per_s"),
+            0.9,
+            False,
+            "req/s of our JSON scoring over the same server answering a constant, direct",
+        ),
+    ]
 
 
 def _ratio(top: Row | None, bottom: Row | None, attribute: str) -> float:
@@ -184,13 +245,13 @@ def efficiency_lines(rows: Sequence[Row], limits: dict[str, float]) -> str:
 
 def format_table(rows: Sequence[Row]) -> str:
     header = (
-        f"{'variant':<14}{'img/req':>8}{'conc':>6}{'workers':>8}{'req/s':>10}{'images/s':>11}"
+        f"{'variant':<14}{'path':<12}{'img/req':>8}{'conc':>6}{'workers':>8}{'req/s':>10}{'images/s':>11}"
         f"{'p50 ms':>9}{'p99 ms':>9}{'errors':>7}{'client cpu':>11}"
     )
     lines = [header, "-" * len(header)]
     for r in rows:
         lines.append(
-            f"{r.variant:<14}{r.images_per_request:>8}{r.concurrency:>6}{r.workers:>8}{r.req_per_s:>10.1f}"
+            f"{r.variant:<14}{r.path:<12}{r.images_per_request:>8}{r.concurrency:>6}{r.workers:>8}{r.req_per_s:>10.1f}"
             f"{r.images_per_s:>11.0f}{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{r.errors:>7}{r.client_cpu_share:>10.0%}"
         )
     return "\n".join(lines)

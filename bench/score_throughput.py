@@ -13,6 +13,11 @@ process drives /score closed-loop at each concurrency and images-per-request:
     ours_uint8    model_service/score.py             application/octet-stream, 784 bytes per image
     ours_float32  model_service/score.py             application/octet-stream; dtype=float32
 
+Our entry script is served as the local target serves it: deployed by the real LocalBackend (the
+code `pulumi up` runs for the local stack), and each of its cells is driven twice, `path`
+`direct` (the release's own port) and `scoring_uri` (the service's scoring URI, the front door's
+port), the same processes either way; the run prints scoring_uri / direct for every cell.
+
 In the same run the limits are measured alone on one core (bench/limits.py): orjson of a 256-image
 body into float32, and the model's tf.function forward at batch 256. The run prints a table, the
 ratios ours / how-to and the issue's targets, and writes bench/results/score_throughput.csv, a PNG
@@ -24,6 +29,7 @@ time and request count and stays on 127.0.0.1; every server started is stopped.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -32,7 +38,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,13 +47,18 @@ if __package__ in (None, ""):  # run as a script: make the `bench` package impor
 
 from bench import report
 from bench.drivers import LoadSpec, resolve_driver, run_load
+from bench.local_service import SOURCE_DIR, local_service
 from bench.payloads import BODY_FORMATS, digit_images
-from bench.server import InferenceServer, ServerStartError
+from bench.server import InferenceServer
+from deployment.backend import DeploymentFailed
+from deployment.inference_server import NotHealthy
+from deployment.local_handle import LocalHandle
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCORING_BIN = Path(sys.executable).parent
 DEFAULT_MODEL_DIR = PROJECT_ROOT / "artifacts" / "model"
 DEFAULT_OUT_DIR = PROJECT_ROOT / "bench" / "results"
+LOCAL_ENTRY_SCRIPT = (SOURCE_DIR / "score.py").resolve()
 VARIANTS = ("constant", "howto", "ours_json", "ours_uint8", "ours_float32")
 
 
@@ -192,86 +203,100 @@ def run_matrix(
     failures: list[str] = []
     for script in scripts:
         for workers in matrix.workers:
-            server = InferenceServer(
-                SCORING_BIN / "azmlinfsrv",
-                script.entry_script,
-                model_dir,
-                workers,
-                work_dir / f"server-{script.name}-w{workers}.log",
-                cwd=PROJECT_ROOT,
-                extra_env=script.extra_env,
-            )
             began = time.perf_counter()
             try:
-                with server:
+                with serve(script, model_dir, workers, work_dir) as urls:
                     print(
-                        f"[{script.name} w={workers}] ready in {time.perf_counter() - began:.1f} s "
-                        f"on port {server.port}",
+                        f"[{script.name} w={workers}] ready in {time.perf_counter() - began:.1f} s: "
+                        + ", ".join(f"{path} {url}" for path, url in urls.items()),
                         flush=True,
                     )
                     for variant, fmt in script.variants.items():
                         for images in matrix.images:
-                            try:
-                                rows += drive_variant(
-                                    matrix,
-                                    server,
-                                    variant,
-                                    fmt,
-                                    images,
-                                    bodies[(fmt, images)],
-                                    driver,
-                                    answers,
-                                )
-                            except RuntimeError as error:
-                                failures.append(str(error))
-                                print(f"  FAILED {error}", flush=True)
-            except ServerStartError as error:
+                            for path, url in urls.items():
+                                cell = Cell(variant, fmt, images, workers, path, url)
+                                try:
+                                    body = bodies[(fmt, images)]
+                                    rows += drive_variant(matrix, cell, body, driver, answers)
+                                except RuntimeError as error:
+                                    failures.append(str(error))
+                                    print(f"  FAILED {error}", flush=True)
+            except (NotHealthy, DeploymentFailed) as error:
                 failures.append(str(error))
                 print(f"  FAILED {error}", flush=True)
     return rows, answers, failures
 
 
+@dataclass(frozen=True)
+class Cell:
+    variant: str
+    fmt: str
+    images: int
+    workers: int
+    path: str  # "direct" or "scoring_uri"
+    url: str
+
+
+@contextlib.contextmanager
+def serve(script: ServedScript, model_dir: Path, workers: int, work_dir: Path) -> Iterator[dict[str, str]]:
+    """The scoring URLs of `script` served by `workers` workers, by path. Our entry script as
+    checked out (and no extra environment) is deployed as the local target is, by the real
+    LocalBackend: measured through its scoring URI and at its release's own port, the same
+    processes; anything else is a bare azmlinfsrv measured directly."""
+    if script.name == "ours" and script.entry_script == LOCAL_ENTRY_SCRIPT and not script.extra_env:
+        state_dir = work_dir / f"state-w{workers}"
+        with local_service(model_dir, state_dir, name=f"bench-w{workers}", workers=workers) as live:
+            release_port = LocalHandle.from_dict(live.handle).release.port
+            yield {"direct": f"http://127.0.0.1:{release_port}/score", "scoring_uri": live.scoring_uri}
+        return
+    log_path = work_dir / f"server-{script.name}-w{workers}.log"
+    with InferenceServer(
+        SCORING_BIN / "azmlinfsrv",
+        script.entry_script,
+        model_dir,
+        workers,
+        log_path,
+        cwd=PROJECT_ROOT,
+        extra_env=script.extra_env,
+    ) as server:
+        yield {"direct": server.score_url}
+
+
 def drive_variant(
-    matrix: Matrix,
-    server: InferenceServer,
-    variant: str,
-    fmt: str,
-    images: int,
-    body_path: Path,
-    driver: str,
-    answers: dict[str, list[int]],
+    matrix: Matrix, cell: Cell, body_path: Path, driver: str, answers: dict[str, list[int]]
 ) -> list[report.Row]:
     """Check one variant answers correctly, warm every worker, then measure each concurrency."""
-    content_type = BODY_FORMATS[fmt].content_type
-    status, payload = post(server.score_url, body_path.read_bytes(), content_type)
-    digits = check_predictions(variant, status, payload, images)
-    if digits is not None and images == max(matrix.images):
-        answers[variant] = digits
-    warm = LoadSpec(server.score_url, body_path, content_type, 2 * server.workers, matrix.warmup_s, 10_000)
+    content_type = BODY_FORMATS[cell.fmt].content_type
+    status, payload = post(cell.url, body_path.read_bytes(), content_type)
+    digits = check_predictions(cell.variant, status, payload, cell.images)
+    if digits is not None and cell.images == max(matrix.images):
+        answers[cell.variant] = digits
+    warm = LoadSpec(cell.url, body_path, content_type, 2 * cell.workers, matrix.warmup_s, 10_000)
     run_load(driver, warm)  # first calls per worker (tracing, caches) are not part of the figures
     rows = []
     for concurrency in matrix.concurrency:
         spec = LoadSpec(
-            server.score_url, body_path, content_type, concurrency, matrix.duration_s, matrix.max_requests
+            cell.url, body_path, content_type, concurrency, matrix.duration_s, matrix.max_requests
         )
         result = run_load(driver, spec)
         requests = result.ok + result.errors
         row = report.Row(
-            variant=variant,
-            images_per_request=images,
+            variant=cell.variant,
+            images_per_request=cell.images,
             concurrency=concurrency,
-            workers=server.workers,
+            workers=cell.workers,
             req_per_s=result.ok / result.elapsed_s if result.elapsed_s > 0 else 0.0,
             p50_ms=result.p50_ms,
             p99_ms=result.p99_ms,
             errors=result.errors,
             client_cpu_share=result.client_cpu_s / result.elapsed_s if result.elapsed_s > 0 else 0.0,
             client_cpu_ms_per_request=1e3 * result.client_cpu_s / requests if requests else float("nan"),
+            path=cell.path,
         )
         rows.append(row)
         error_note = f"  first error: {result.first_error}" if result.first_error else ""
         print(
-            f"  {variant:<13} img={images:<4} c={concurrency:<3} w={server.workers}: "
+            f"  {cell.variant:<13} {cell.path:<11} img={cell.images:<4} c={concurrency:<3} w={cell.workers}: "
             f"{row.req_per_s:9.1f} req/s "
             f"{row.images_per_s:10.0f} img/s  p50 {row.p50_ms:7.1f} ms  p99 {row.p99_ms:7.1f} ms  "
             f"errors {row.errors}{error_note}",
@@ -416,6 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     limits = best_limits(limits_before, measure_limits(model_dir, matrix.limit_seconds))
     client = client_summary(rows, driver)
     checks = report.target_checks(rows, limits, max(matrix.workers))
+    checks += report.path_checks(rows, max(matrix.workers))
 
     print()
     print(report.format_table(rows))
@@ -424,6 +450,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(report.format_ratios(rows, max(matrix.workers)))
     print()
+    path_ratios = report.format_path_ratios(rows)
+    if path_ratios:
+        print(path_ratios)
+        print()
     print(report.format_checks(checks))
     efficiency = report.efficiency_lines(rows, limits)
     if efficiency:

@@ -31,6 +31,11 @@ SCORING_PYTHON = PROJECT_ROOT / ".venv-scoring" / "bin" / "python"
 ENTRY_SCRIPT = PROJECT_ROOT / "model_service" / "score.py"
 LAUNCHER = Path(__file__).with_name("release_launcher.py")
 PROBE_TIMEOUT_S = 2.0
+# A client that stops sending mid-request frees its worker after this long (release_launcher.py).
+CLIENT_TIMEOUT_S = 10.0
+# The kernel hands a connection to a worker only once it has sent something, or after this long
+# (rounded up to the SYN-ACK retransmission times: about 7 s), when it is answered 408.
+DEFER_ACCEPT_S = 5
 POLL_S = 0.05
 # azmlinfsrv logs this once per worker when the entry script's init() has returned (logger
 # azmlinfsrv.user_script at INFO: keep it there in any logging.json).
@@ -91,7 +96,8 @@ def command(
     shared_fd: int | None = None,
 ) -> list[str]:
     """The argv that starts azmlinfsrv on 127.0.0.1:<port> (and on `shared_fd` if given)."""
-    argv = [str(python), str(LAUNCHER)]
+    argv = [str(python), str(LAUNCHER), "--client-timeout", str(CLIENT_TIMEOUT_S)]
+    argv += ["--defer-accept", str(DEFER_ACCEPT_S)]
     if shared_fd is not None:
         argv += ["--shared-fd", str(shared_fd)]
     argv += ["--", "--entry_script", str(entry_script), "--model_dir", str(model_dir)]
