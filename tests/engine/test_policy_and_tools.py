@@ -46,7 +46,9 @@ def test_make_demo_through_the_automation_api_deploys_queries_and_destroys(sandb
 
 
 def _make(sandbox: SandboxProject, *args: str) -> subprocess.CompletedProcess[str]:
-    return sandbox.run(["make", "--no-print-directory", *args, f"PULUMI={sandbox.cli}"], check=False)
+    # The sandbox's virtualenvs are links to the project's: never rebuilt from the copy's pins.
+    keep = ["-o", ".venv/.installed", "-o", ".venv-scoring/.installed"]
+    return sandbox.run(["make", "--no-print-directory", *keep, *args, f"PULUMI={sandbox.cli}"], check=False)
 
 
 def test_gitops_targets_preview_refresh_check_and_cost_guard_on_a_local_stack(sandbox: SandboxProject):
