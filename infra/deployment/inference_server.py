@@ -40,6 +40,12 @@ POLL_S = 0.05
 # azmlinfsrv logs this once per worker when the entry script's init() has returned (logger
 # azmlinfsrv.user_script at INFO: keep it there in any logging.json).
 INIT_DONE_MARKER = "init has completed successfully"
+# The server's own environment. Serving needs no Keras, but `import tensorflow` imports all of
+# Keras 3 eagerly (and with it Keras's scikit-learn wrapper: sklearn, scipy), the larger part of
+# TensorFlow's import time and so of a cold start (docs/local-target.md). With the legacy-Keras
+# switch and no tf_keras installed, TensorFlow skips that import; `tf.keras` is then unavailable
+# in the server (the entry script does not use it; `import keras` still works).
+SERVER_ENV = {"TF_USE_LEGACY_KERAS": "1"}
 _PORT_ATTEMPTS = 3  # a free port can be taken by someone else between choosing and binding it
 
 
@@ -228,6 +234,7 @@ class InferenceServer:
 
     def _spawn(self) -> None:
         environ = {key: value for key, value in os.environ.items() if key != "WORKER_PRELOAD"}
+        environ.update(SERVER_ENV)
         environ.update(self.env)
         environ["AZUREML_MODEL_DIR"] = str(self.model_dir)
         environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter

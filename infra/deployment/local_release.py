@@ -123,6 +123,7 @@ def start(
             "SCORING_TIMEOUT_MS": str(spec.settings.scoring_timeout_ms),
             "SERVICE_NAME": spec.service_name,
             "PYTHONUNBUFFERED": "1",
+            **inference_server.SERVER_ENV,
         },
     )
     argv = inference_server.command(
