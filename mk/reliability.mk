@@ -5,6 +5,7 @@
 #   make fuzz                     >= 10,000 fuzzed requests against a real azmlinfsrv (FUZZ_CASES)
 #   make soak                     the local target at concurrency 32 for 60 s (SOAK_CONCURRENCY, SOAK_SECONDS)
 #   make fuzz-tests FUZZ_EXAMPLES=2000   the fuzz tests with more examples per property
+#   make hostile-clients          broken and hostile clients against the local scoring URI (also in make test)
 
 FUZZ_CASES ?= 10000
 FUZZ_WORKERS ?= 2
@@ -12,7 +13,7 @@ SOAK_CONCURRENCY ?= 32
 SOAK_SECONDS ?= 60
 FUZZ_EXAMPLES ?=
 
-.PHONY: fuzz soak fuzz-tests
+.PHONY: fuzz soak fuzz-tests hostile-clients
 
 fuzz: model
 	$(SPY) -m bench.fuzz_http --model-dir $(abspath $(MODEL_DIR)) --cases $(FUZZ_CASES) --workers $(FUZZ_WORKERS)
@@ -22,3 +23,6 @@ soak: model $(VENV)/.installed
 
 fuzz-tests: venvs model
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(SPY) -m pytest tests/scoring/test_fuzz_scorer.py tests/scoring/test_fuzz_http.py
+
+hostile-clients: venvs model
+	$(PY) -m pytest tests/deployment/test_scoring_uri_hostile.py
