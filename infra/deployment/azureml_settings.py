@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from deployment.backend import DeploymentFailed
 from deployment.settings import ServiceSettings
 
 
@@ -57,8 +56,7 @@ def settings_update_arguments(old: ServiceSettings, new: ServiceSettings) -> dic
     without `autoscale_enabled=True` beside it, and `autoscale_enabled=False` without
     `num_replicas`; so any autoscale change sends the full autoscale set, and with autoscale off
     a replica change sends `num_replicas` alone (valid on its own). With autoscale on the replica
-    count is the autoscaler's and never sent. `AksWebservice.update` ignores falsy values (it
-    tests `if gpu_cores:`), so a GPU count lowered to 0 raises `DeploymentFailed`.
+    count is the autoscaler's and never sent.
     """
     arguments: dict[str, Any] = {}
     if old.autoscale != new.autoscale:
@@ -78,11 +76,6 @@ def settings_update_arguments(old: ServiceSettings, new: ServiceSettings) -> dic
     ):
         if old_value != new_value:
             arguments[name] = new_value
-    if arguments.get("gpu_cores") == 0:
-        raise DeploymentFailed(
-            f"gpu_cores: {old.gpu_cores} -> 0 cannot be applied in place (AksWebservice.update "
-            "skips a zero GPU count); deploy under a new service name to drop the GPU"
-        )
     if old.auth != new.auth:
         arguments.update(_auth_arguments(new))
     return arguments

@@ -15,7 +15,6 @@ from azureml.exceptions import WebserviceException
 from fakes.sdk_update_rules import running_service, validate_update
 
 from deployment.azureml_settings import settings_update_arguments
-from deployment.backend import DeploymentFailed
 from deployment.settings import Autoscale
 
 AUTOSCALED = dataclasses.replace(DEV_SETTINGS, autoscale=Autoscale(True, 1, 3, 60))
@@ -106,8 +105,3 @@ def test_the_sdk_validation_refuses_what_todays_update_used_to_send():
     # The rule the update table guards: an autoscale value without autoscale_enabled=True.
     with pytest.raises(WebserviceException, match="without enabling autoscaling"):
         validate_update(running_service(AUTOSCALED), {"autoscale_max_replicas": 5})
-
-
-def test_dropping_the_gpu_in_place_is_refused_with_the_reason():
-    with pytest.raises(DeploymentFailed, match="gpu_cores: 1 -> 0"):
-        settings_update_arguments(DEV_SETTINGS, dataclasses.replace(DEV_SETTINGS, gpu_cores=0))
