@@ -45,3 +45,20 @@ def test_no_file_asks_for_the_removed_tensorflow_gpu_stub():
         and "tensorflow-gpu" in _uncommented(path)
     ]
     assert offenders == []
+
+
+def test_both_environments_pin_the_same_test_tools():
+    # pytest and hypothesis run in .venv and in .venv-scoring; one version of each keeps a test
+    # that passes in one environment from failing in the other on a tool difference.
+    program_tools = (
+        exact_pins(ROOT / "requirements-dev.txt").items() - exact_pins(ROOT / "requirements.txt").items()
+    )
+    scoring_tools = (
+        exact_pins(ROOT / "model_service" / "requirements-tools.txt").items()
+        - exact_pins(ROOT / "model_service" / "requirements.txt").items()
+    )
+    program, scoring = dict(program_tools), dict(scoring_tools)
+    shared = program.keys() & scoring.keys()
+
+    assert "pytest" in shared
+    assert {name: program[name] for name in shared} == {name: scoring[name] for name in shared}
