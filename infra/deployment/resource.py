@@ -29,7 +29,7 @@ class ModelDeploymentArgs:
     service_name: str
     target: LocalTarget | AzureTarget  # AzureTarget fields may be pulumi Outputs
     settings: ServiceSettings
-    model_name: str = "mnist-dnn"
+    model_name: str  # no default here: the one default is the stack config's (config_types)
     model_dir: str
     source_dir: str  # model_service/
     entry_script: str = "score.py"

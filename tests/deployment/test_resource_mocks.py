@@ -53,6 +53,7 @@ def _args(tmp_path: Path, **overrides: object) -> ModelDeploymentArgs:
         "service_name": "mnist-local",
         "target": LocalTarget(),
         "settings": ServiceSettings(replicas=1, gpu_cores=0, auth="none"),
+        "model_name": "digits-under-test",
         "model_dir": str(_model(tmp_path)),
         "source_dir": str(source),
         "environment_file": str(env),
@@ -70,6 +71,7 @@ def test_the_resource_registers_a_readable_type_with_content_hashes(mocks: _Echo
         assert registered.typ == "pulumi-python:dynamic/amlgpu:ModelDeployment"
         inputs = registered.inputs
         assert inputs["backend"] == "local"
+        assert inputs["model_name"] == "digits-under-test"
         assert len(inputs["model_hash"]) == 64
         assert inputs["model_version"] == inputs["model_hash"][:12]
         assert inputs["settings"]["replicas"] == 1
@@ -89,6 +91,13 @@ def test_the_same_content_elsewhere_gives_the_same_hashes(tmp_path: Path):
         second.environment_hash,
     )
     assert first.model_dir != second.model_dir
+
+
+def test_the_model_name_has_no_default_of_its_own(tmp_path: Path):
+    # The default model name is config's; a second default here would silently diverge from it.
+    values = {name: value for name, value in vars(_args(tmp_path)).items() if name != "model_name"}
+    with pytest.raises(TypeError, match="model_name"):
+        ModelDeploymentArgs(**values)
 
 
 def test_a_missing_model_directory_is_an_error_naming_the_field(tmp_path: Path):
