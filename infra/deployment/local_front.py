@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import socket
 import time
@@ -55,7 +56,12 @@ def listening_socket(service_dir: Path) -> Iterator[socket.socket]:
     (a release started meanwhile keeps its own copy)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as channel:
         channel.settimeout(START_TIMEOUT_S)
-        channel.connect(str(service_dir / FD_SOCKET))
+        # Through the directory's descriptor, as the door binds it (socket paths are short).
+        directory = os.open(service_dir, os.O_RDONLY)
+        try:
+            channel.connect(f"/proc/self/fd/{directory}/{FD_SOCKET}")
+        finally:
+            os.close(directory)
         _, fds, _, _ = socket.recv_fds(channel, 16, 1)
     if not fds:
         raise OSError(f"the front door at {service_dir / FD_SOCKET} sent no socket")
