@@ -26,9 +26,7 @@ from v2.target import declare_online_target
 from workspace import MlWorkspace, MlWorkspaceArgs
 
 values, secret_keys = pulumi_config_source()
-cfg = load_stack_config(
-    values, stack=pulumi.get_stack(), secret_keys=secret_keys, project=pulumi.get_project()
-)
+cfg = load_stack_config(values, stack=pulumi.get_stack(), secret_keys=secret_keys)
 
 deployment_opts: pulumi.ResourceOptions | None = None
 if cfg.target in ("azure", "azure-v2"):

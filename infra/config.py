@@ -114,7 +114,6 @@ def load_stack_config(
     stack: str,
     project_root: Path = PROJECT_ROOT,
     secret_keys: Iterable[str] = (),
-    project: str = NAMESPACE,
 ) -> StackConfig:
     """Build and validate the stack config; `ConfigError` lists every problem at once.
 
@@ -199,4 +198,3 @@ def _existing_workspace(reader: Reader) -> ExistingWorkspace | None:
         if reader.raw(full) is None:
             reader.fail(full, None, "required when adopting an existing workspace")
     return ExistingWorkspace(**fields) if len(fields) == len(WORKSPACE_FIELDS) else None
-

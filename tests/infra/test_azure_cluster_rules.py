@@ -31,7 +31,7 @@ def problems(cluster: dict[str, Any] | None = None, service: dict[str, Any] | No
         f"{NAMESPACE}:model": {"name": "mnist-dnn", "dir": "artifacts/model"},
     }
     try:
-        load_stack_config(values, stack="dev", project="aml-gpu-inference")
+        load_stack_config(values, stack="dev")
     except ConfigError as error:
         return [str(problem) for problem in error.problems]
     return []
