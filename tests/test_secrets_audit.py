@@ -4,7 +4,9 @@ provider, the provider's logs, or the stack config files.
     every stack (Pulumi.<stack>.yaml), evaluated under mocks with fake Azure credentials in the
       environment: outputs whose name says key/kubeconfig/secret/token/password are secrets;
       no plain output, no resource input that is not a secret, and no `__provider` payload
-      (the dill pickle the engine stores in the state) contains a credential value
+      (the dill pickle the engine stores in the state) contains a credential value; the service
+      keys are secret: the ModelDeployment's secret outputs (azure, local), the endpoint keys'
+      exports (azure-v2, which has no dynamic provider)
     the provider through the real provider host, against the fake Azure ML (it issues keys):
       create, read, update, a failed create and delete print neither keys nor credentials
     Pulumi.*.yaml: a secret-looking key holds only a `secure:` value; no value looks like a
@@ -29,11 +31,26 @@ from fakes.azureml_sdk import STATE_FILE_VARIABLE, FakeAzureMl, default_state
 from fakes.fake_sdk_provider_host import FAKE_SDK_HOST
 from pulumi.runtime import rpc
 
-from program_harness import FAKE_KUBECONFIG, MODEL_DEPLOYMENT_TYPE, ProgramRun, run_program, stack_config
+from program_harness import (
+    FAKE_ENDPOINT_KEYS,
+    FAKE_KUBECONFIG,
+    MODEL_DEPLOYMENT_TYPE,
+    ProgramRun,
+    run_program,
+    stack_config,
+)
 from provider_host import PROJECT_ROOT, ProviderError, ProviderHost, local_stack_inputs, unwrap_secrets
 
 STACK_FILES = sorted(PROJECT_ROOT.glob("Pulumi.*.yaml"))
 STACKS = [path.name.split(".")[1] for path in STACK_FILES]
+# The v2 target has no dynamic provider: its endpoint keys come from an invoke, not a ModelDeployment.
+V2_TARGET = "azure-v2"
+KEY_OUTPUTS = ("primary_key", "secondary_key")
+
+
+def _target(stack: str) -> str | None:
+    return stack_config(stack).get("aml-gpu-inference:target")
+
 
 # Made-up credentials, distinctive enough that finding one anywhere can only be a leak.
 FAKE_CREDENTIALS = {
@@ -121,6 +138,7 @@ def test_no_plain_output_or_plain_input_holds_a_credential_or_the_kubeconfig(
     assert token is not None
     secrets = [
         *FAKE_CREDENTIALS.values(),
+        *FAKE_ENDPOINT_KEYS.values(),  # what the mocks' listOnlineEndpointKeys returns (azure-v2)
         token.group(1),
         base64.b64encode(FAKE_KUBECONFIG.encode()).decode(),
     ]
@@ -136,26 +154,39 @@ def test_no_plain_output_or_plain_input_holds_a_credential_or_the_kubeconfig(
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_the_model_deployment_declares_its_keys_secret_outputs(
-    stack: str, runs: dict[str, ProgramRun]
-) -> None:
-    deployment = runs[stack].one(MODEL_DEPLOYMENT_TYPE)
-    assert {"primary_key", "secondary_key"} <= set(deployment.additional_secret_outputs)
+def test_the_service_keys_are_secret(stack: str, runs: dict[str, ProgramRun]) -> None:
+    """v1 and local: the ModelDeployment asks the engine to keep its keys secret in the state.
+    azure-v2: the keys the endpoint lists are exported, as secrets, and are those keys."""
+    run = runs[stack]
+    if _target(stack) == V2_TARGET:
+        assert run.of_type(MODEL_DEPLOYMENT_TYPE) == []
+        exported = {name: run.outputs[name] for name in KEY_OUTPUTS}
+        assert all(output.secret for output in exported.values()), f"{stack}: {exported}"
+        assert [output.value for output in exported.values()] == [
+            FAKE_ENDPOINT_KEYS["primaryKey"],
+            FAKE_ENDPOINT_KEYS["secondaryKey"],
+        ]
+    else:
+        deployment = run.one(MODEL_DEPLOYMENT_TYPE)
+        assert set(KEY_OUTPUTS) <= set(deployment.additional_secret_outputs)
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_pickled_provider_holds_no_credential(stack: str, runs: dict[str, ProgramRun]) -> None:
     """`__provider` is base64 of the dill pickle the engine keeps in the state and hands every
-    provider host: it must be the class by reference, with nothing of the environment in it."""
-    deployment = runs[stack].one(MODEL_DEPLOYMENT_TYPE)
-    encoded = unwrap_secrets(deployment.inputs["__provider"])
-    payload = base64.b64decode(encoded)
-    assert b"deployment.provider" in payload and b"ModelDeploymentProvider" in payload  # by reference
-    text = payload.decode("latin-1")
-    assert _leaks(text, FAKE_CREDENTIALS) == []
-    for name in FAKE_CREDENTIALS:
-        assert name not in text, f"the pickled provider names {name}: it captured the environment"
-    assert len(payload) < 4096, f"a {len(payload)}-byte pickle captures more than a class reference"
+    provider host: it must be the class by reference, with nothing of the environment in it.
+    Every pickle a stack registers is audited; azure-v2 registers none (no dynamic provider)."""
+    pickled = [reg for reg in runs[stack].registrations if "__provider" in reg.inputs]
+    expected = [] if _target(stack) == V2_TARGET else [MODEL_DEPLOYMENT_TYPE]
+    assert [registration.type for registration in pickled] == expected
+    for registration in pickled:
+        payload = base64.b64decode(unwrap_secrets(registration.inputs["__provider"]))
+        assert b"deployment.provider" in payload and b"ModelDeploymentProvider" in payload  # by reference
+        text = payload.decode("latin-1")
+        assert _leaks(text, FAKE_CREDENTIALS) == []
+        for name in FAKE_CREDENTIALS:
+            assert name not in text, f"the pickled provider names {name}: it captured the environment"
+        assert len(payload) < 4096, f"a {len(payload)}-byte pickle captures more than a class reference"
 
 
 # ---------------------------------------------------------------------------------------------
