@@ -138,7 +138,8 @@ class LocalBackend:
         release: Release | None = None
         door: ProcessRecord | None = None
         try:
-            door, port = local_front.start(service_dir, self.python, self._environ)
+            service_file = service_dir / SERVICE_FILE
+            door, port = local_front.start(service_dir, service_file, self.python, self._environ)
             release = self._start_release(spec, service_dir, progress, warm_workers=0)
             if not inference_server.probe(port):
                 raise NotHealthy("the service does not answer on its scoring port")

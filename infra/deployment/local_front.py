@@ -27,14 +27,17 @@ START_TIMEOUT_S = 15.0
 _POLL_S = 0.02
 
 
-def start(service_dir: Path, python: Path, environ: Mapping[str, str]) -> tuple[ProcessRecord, int]:
-    """Start the door on a free loopback port; returns its process and the port. Raises
-    NotHealthy (with its log) when it does not publish its port in time."""
+def start(
+    service_dir: Path, service_file: Path, python: Path, environ: Mapping[str, str]
+) -> tuple[ProcessRecord, int]:
+    """Start the door on a free loopback port, watching the release recorded in `service_file`;
+    returns its process and the port. Raises NotHealthy (with its log) when it does not publish
+    its port in time."""
     script = service_dir / DOOR_SOURCE.name
     shutil.copyfile(DOOR_SOURCE, script)
     ready = service_dir / READY_FILE
     argv = [str(python), "-I", str(script), "--ready-file", str(ready)]
-    argv += ["--fd-socket", str(service_dir / FD_SOCKET)]
+    argv += ["--fd-socket", str(service_dir / FD_SOCKET), "--service-file", str(service_file)]
     door = start_detached(
         argv, cwd=service_dir, env=environment_for_child(environ, {}), log_path=service_dir / LOG_FILE
     )

@@ -20,6 +20,7 @@ import signal
 import socket
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -232,8 +233,9 @@ def test_out_of_band_deletion_then_refresh_reads_gone_and_up_recreates(
 def test_inference_server_killed_then_refresh_and_up_serve_again(
     host: ProviderHost, base_inputs: dict[str, Any], state_dir: Path, source_snapshot: Path
 ) -> None:
-    """The OOM killer takes the inference server; the front door survives. After refresh and up
-    the service must serve again, and nothing of the old one may be left running."""
+    """The OOM killer takes the inference server; the front door survives and answers 503 saying
+    so (not a hang). After refresh and up the service must serve again, and nothing of the old
+    one may be left running."""
     news = inputs_for(base_inputs, state_dir, source_snapshot)
     name = news["service_name"]
     id_, outs = up(host, news)
@@ -241,6 +243,12 @@ def test_inference_server_killed_then_refresh_and_up_serve_again(
     server_pid = int(outs["live"]["handle"]["release"]["process"]["pid"])
     os.killpg(server_pid, signal.SIGKILL)
     assert wait_until(lambda: dead(server_pid))
+    started = time.monotonic()
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        score(outs["scoring_uri"], timeout_s=10.0)
+    assert refused.value.code == 503
+    assert "inference server is not running" in refused.value.read().decode()
+    assert time.monotonic() - started < 5.0
 
     new_id, new_outs = refresh_then_up(host, id_, outs, news)
     assert len(score(new_outs["scoring_uri"])) == 1
