@@ -57,7 +57,7 @@ def test_gitops_targets_preview_refresh_check_and_cost_guard_on_a_local_stack(sa
 
     preview = _make(sandbox, "preview", "STACK=local")
     assert preview.returncode == 0, preview.stdout + preview.stderr
-    assert "Policies:" in preview.stdout
+    assert "Policy Packs run:" in preview.stdout and "aml-gpu-inference" in preview.stdout
 
     sandbox.pulumi("up", "--yes")
     drift_free = _make(sandbox, "refresh-check", "STACK=local")
