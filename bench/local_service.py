@@ -11,6 +11,10 @@ sys.path by bench/__init__.py, as the provider host has it.
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -62,3 +66,44 @@ def local_service(
         yield live
     finally:
         backend.delete(live)
+
+
+class ScoringClient:
+    """Scores one image at a time through `uri` from a thread, for as long as the block runs:
+    each answered request's start (monotonic clock) and seconds, and every failure (an error,
+    or an answer that is not one digit)."""
+
+    IMAGE = json.dumps({"data": [[0.5] * 784]}).encode()
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self.samples: list[tuple[float, float]] = []
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, no proxy
+        while not self._stop.is_set():
+            request = urllib.request.Request(self.uri, self.IMAGE, {"Content-Type": "application/json"})
+            started = time.monotonic()
+            try:
+                with opener.open(request, timeout=30) as response:
+                    digits = json.loads(response.read())
+                if not (isinstance(digits, list) and len(digits) == 1):
+                    raise ValueError(f"not one digit: {digits!r}")
+                self.samples.append((started, time.monotonic() - started))
+            except Exception as error:  # every failure counts, whatever it is
+                self.failures.append(repr(error))
+
+    def between(self, start: float, end: float) -> list[float]:
+        """Seconds of the requests started between `start` and `end` (monotonic clock)."""
+        return [seconds for began, seconds in self.samples if start <= began <= end]
+
+    def __enter__(self) -> ScoringClient:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)

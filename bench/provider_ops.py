@@ -27,20 +27,18 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "infra"), str(PROJECT_ROOT / "tests")]
 
+from bench.local_service import ScoringClient  # noqa: E402
 from deployment.hashing import tree_sha256  # noqa: E402
 from provider_host import ProviderHost, local_stack_inputs  # noqa: E402
 
 RESULTS = PROJECT_ROOT / "bench" / "results" / "provider_ops.json"
-IMAGE = json.dumps({"data": [[0.5] * 784]}).encode()
 # azmlinfsrv's log lines that mark the stages of a cold start (the first worker to get there).
 STAGES = (
     ("gunicorn up", "Starting gunicorn"),
@@ -49,40 +47,6 @@ STAGES = (
     ("init() done", "init has completed successfully"),
 )
 _STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ")
-
-
-class Client:
-    """Scores one image at a time through `uri` from a thread: latencies (s) and failures."""
-
-    def __init__(self, uri: str) -> None:
-        self.uri = uri
-        self.samples: list[tuple[float, float]] = []  # (start on the monotonic clock, seconds)
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        while not self._stop.is_set():
-            request = urllib.request.Request(self.uri, IMAGE, {"Content-Type": "application/json"})
-            started = time.monotonic()
-            try:
-                with opener.open(request, timeout=30) as response:
-                    response.read()
-                self.samples.append((started, time.monotonic() - started))
-            except Exception as error:  # every failure counts, whatever it is
-                self.failures.append(repr(error))
-
-    def between(self, start: float, end: float) -> list[float]:
-        return [seconds for began, seconds in self.samples if start <= began <= end]
-
-    def __enter__(self) -> Client:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=60)
 
 
 def stages(log_path: Path, started_wall: float) -> dict[str, float]:
@@ -101,7 +65,7 @@ def measure_update(host: ProviderHost, checked: dict, changed: dict) -> dict[str
     """Create, then update to `changed` under a scoring client; the update's figures."""
     id_, outs = host.create(checked)
     try:
-        with Client(outs["scoring_uri"]) as client:
+        with ScoringClient(outs["scoring_uri"]) as client:
             time.sleep(3.0)
             began = time.monotonic()
             outs = host.update(id_, outs, host.check(changed).inputs)

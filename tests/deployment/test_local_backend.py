@@ -13,6 +13,9 @@ import pytest
 from deployment.backend import DeploymentFailed, LiveDeployment
 from deployment.hashing import file_sha256, tree_sha256
 from deployment.local_backend import HEALTH_TIMEOUT_ENV, LocalBackend
+from deployment.local_handle import LocalHandle
+from deployment.local_release import Release
+from deployment.process import ProcessRecord
 from deployment.settings import ServiceSettings
 from deployment.spec import DeploymentSpec
 from deployment.targets import LocalTarget
@@ -143,3 +146,16 @@ def test_defaults_are_inside_the_project():
     assert backend.state_dir == PROJECT_ROOT / ".state" / "local-deployments"
     assert backend.python == PROJECT_ROOT / ".venv-scoring" / "bin" / "python"
     assert backend.workers >= 1
+
+
+def test_a_handle_from_before_the_front_door_held_the_port_is_refused_by_name():
+    old_style = {"service_dir": "/x", "port": 1, "router": {"pid": 1, "start_ticks": 1}, "release": {}}
+    refusal = r"handle: door, release missing; .*`pulumi destroy`, then `pulumi up`"
+    with pytest.raises(ValueError, match=refusal):
+        LocalHandle.from_dict(old_style)
+
+
+def test_a_handle_round_trips_through_its_dict(tmp_path: Path):
+    release = Release("v1-abc", tmp_path / "releases" / "v1-abc", 4242, ProcessRecord(10, 20))
+    handle = LocalHandle(tmp_path, 5151, ProcessRecord(11, 21), release)
+    assert LocalHandle.from_dict(json.loads(json.dumps(handle.to_dict()))) == handle

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import signal
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from bench.local_service import ScoringClient
 from deployment.hashing import tree_sha256
 from provider_host import PROJECT_ROOT, ProviderError, ProviderHost, local_stack_inputs, processes_referencing
 
@@ -33,34 +33,6 @@ def score(uri: str, images: list[list[float]], timeout_s: float = 30.0) -> Any:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, never a proxy
     with opener.open(request, timeout=timeout_s) as response:
         return json.loads(response.read())
-
-
-class Poller:
-    """Scores continuously from a thread and counts every failed request."""
-
-    def __init__(self, uri: str) -> None:
-        self.uri = uri
-        self.ok = 0
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                predictions = score(self.uri, [SQUARE])
-                assert isinstance(predictions, list) and len(predictions) == 1, predictions
-                self.ok += 1
-            except Exception as error:
-                self.failures.append(repr(error))
-
-    def __enter__(self) -> Poller:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=60)
 
 
 @pytest.fixture
@@ -132,10 +104,10 @@ def test_create_score_diff_update_kill_read_delete(
     diff = host.diff(id_, outs, news_b)
     assert (diff.changes, diff.replaces) == ("some", [])
 
-    with Poller(outs["scoring_uri"]) as poller:
+    with ScoringClient(outs["scoring_uri"]) as client:
         updated = host.update(id_, outs, news_b)
-    assert poller.failures == []
-    assert poller.ok > 0
+    assert client.failures == []
+    assert client.samples
     assert updated["scoring_uri"] == outs["scoring_uri"]
     assert updated["model_version"] == tree_sha256(model_b)[:12] != outs["model_version"]
     assert len(score(updated["scoring_uri"], [SQUARE])) == 1
