@@ -213,14 +213,12 @@ def run_matrix(
                     )
                     for variant, fmt in script.variants.items():
                         for images in matrix.images:
-                            for path, url in urls.items():
-                                cell = Cell(variant, fmt, images, workers, path, url)
-                                try:
-                                    body = bodies[(fmt, images)]
-                                    rows += drive_variant(matrix, cell, body, driver, answers)
-                                except RuntimeError as error:
-                                    failures.append(str(error))
-                                    print(f"  FAILED {error}", flush=True)
+                            cells = [Cell(variant, fmt, images, workers, p, u) for p, u in urls.items()]
+                            try:
+                                rows += drive_variant(matrix, cells, bodies[(fmt, images)], driver, answers)
+                            except RuntimeError as error:
+                                failures.append(str(error))
+                                print(f"  FAILED {error}", flush=True)
             except (NotHealthy, DeploymentFailed) as error:
                 failures.append(str(error))
                 print(f"  FAILED {error}", flush=True)
@@ -263,46 +261,53 @@ def serve(script: ServedScript, model_dir: Path, workers: int, work_dir: Path) -
 
 
 def drive_variant(
-    matrix: Matrix, cell: Cell, body_path: Path, driver: str, answers: dict[str, list[int]]
+    matrix: Matrix, cells: Sequence[Cell], body_path: Path, driver: str, answers: dict[str, list[int]]
 ) -> list[report.Row]:
-    """Check one variant answers correctly, warm every worker, then measure each concurrency."""
-    content_type = BODY_FORMATS[cell.fmt].content_type
-    status, payload = post(cell.url, body_path.read_bytes(), content_type)
-    digits = check_predictions(cell.variant, status, payload, cell.images)
-    if digits is not None and cell.images == max(matrix.images):
-        answers[cell.variant] = digits
-    warm = LoadSpec(cell.url, body_path, content_type, 2 * cell.workers, matrix.warmup_s, 10_000)
-    run_load(driver, warm)  # first calls per worker (tracing, caches) are not part of the figures
+    """Check one variant answers correctly on every path and warm every worker, then measure
+    each concurrency on each path in turn (paths side by side in time: the machine is shared)."""
+    content_type = BODY_FORMATS[cells[0].fmt].content_type
+    for cell in cells:
+        status, payload = post(cell.url, body_path.read_bytes(), content_type)
+        digits = check_predictions(cell.variant, status, payload, cell.images)
+        if digits is not None and cell.images == max(matrix.images):
+            answers[cell.variant] = digits
+        warm = LoadSpec(cell.url, body_path, content_type, 2 * cell.workers, matrix.warmup_s, 10_000)
+        run_load(driver, warm)  # first calls per worker (tracing, caches) are not part of the figures
     rows = []
     for concurrency in matrix.concurrency:
-        spec = LoadSpec(
-            cell.url, body_path, content_type, concurrency, matrix.duration_s, matrix.max_requests
-        )
-        result = run_load(driver, spec)
-        requests = result.ok + result.errors
-        row = report.Row(
-            variant=cell.variant,
-            images_per_request=cell.images,
-            concurrency=concurrency,
-            workers=cell.workers,
-            req_per_s=result.ok / result.elapsed_s if result.elapsed_s > 0 else 0.0,
-            p50_ms=result.p50_ms,
-            p99_ms=result.p99_ms,
-            errors=result.errors,
-            client_cpu_share=result.client_cpu_s / result.elapsed_s if result.elapsed_s > 0 else 0.0,
-            client_cpu_ms_per_request=1e3 * result.client_cpu_s / requests if requests else float("nan"),
-            path=cell.path,
-        )
-        rows.append(row)
-        error_note = f"  first error: {result.first_error}" if result.first_error else ""
-        print(
-            f"  {cell.variant:<13} {cell.path:<11} img={cell.images:<4} c={concurrency:<3} w={cell.workers}: "
-            f"{row.req_per_s:9.1f} req/s "
-            f"{row.images_per_s:10.0f} img/s  p50 {row.p50_ms:7.1f} ms  p99 {row.p99_ms:7.1f} ms  "
-            f"errors {row.errors}{error_note}",
-            flush=True,
-        )
+        for cell in cells:
+            rows.append(measure(matrix, cell, concurrency, body_path, content_type, driver))
     return rows
+
+
+def measure(
+    matrix: Matrix, cell: Cell, concurrency: int, body_path: Path, content_type: str, driver: str
+) -> report.Row:
+    spec = LoadSpec(cell.url, body_path, content_type, concurrency, matrix.duration_s, matrix.max_requests)
+    result = run_load(driver, spec)
+    requests = result.ok + result.errors
+    row = report.Row(
+        variant=cell.variant,
+        images_per_request=cell.images,
+        concurrency=concurrency,
+        workers=cell.workers,
+        req_per_s=result.ok / result.elapsed_s if result.elapsed_s > 0 else 0.0,
+        p50_ms=result.p50_ms,
+        p99_ms=result.p99_ms,
+        errors=result.errors,
+        client_cpu_share=result.client_cpu_s / result.elapsed_s if result.elapsed_s > 0 else 0.0,
+        client_cpu_ms_per_request=1e3 * result.client_cpu_s / requests if requests else float("nan"),
+        path=cell.path,
+    )
+    error_note = f"  first error: {result.first_error}" if result.first_error else ""
+    print(
+        f"  {cell.variant:<13} {cell.path:<11} img={cell.images:<4} c={concurrency:<3} w={cell.workers}: "
+        f"{row.req_per_s:9.1f} req/s "
+        f"{row.images_per_s:10.0f} img/s  p50 {row.p50_ms:7.1f} ms  p99 {row.p99_ms:7.1f} ms  "
+        f"errors {row.errors}{error_note}",
+        flush=True,
+    )
+    return row
 
 
 def client_summary(rows: Sequence[report.Row], driver: str) -> dict[str, float | str]:

@@ -52,9 +52,13 @@ def serve_descriptor(fd_socket: Path) -> socket.socket:
     fd_socket.unlink(missing_ok=True)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old_umask = os.umask(0o177)
+    # Through the directory's descriptor: a socket path may hold only 107 bytes, a checkout's
+    # state directory may be longer.
+    directory = os.open(fd_socket.parent, os.O_RDONLY)
     try:
-        server.bind(str(fd_socket))
+        server.bind(f"/proc/self/fd/{directory}/{fd_socket.name}")
     finally:
+        os.close(directory)
         os.umask(old_umask)
     server.listen(8)
     return server
