@@ -66,15 +66,8 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	if h.engine() == "" {
 		return nil, errors.New("no engine address: the engine must start the host with it or call Handshake")
 	}
-	opts, err := pythonOptions(req.GetInfo())
+	tc, err := programToolchain(ctx, req.GetInfo())
 	if err != nil {
-		return nil, err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := tc.ValidateVenv(ctx); err != nil {
 		return nil, err
 	}
 	cmd, err := tc.Command(ctx, append([]string{h.exec}, h.programArgs(req)...)...)

@@ -87,15 +87,8 @@ func (h *host) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumir
 }
 
 func listPackages(ctx context.Context, info *pulumirpc.ProgramInfo) ([]toolchain.PythonPackage, error) {
-	opts, err := pythonOptions(info)
+	tc, err := programToolchain(ctx, info)
 	if err != nil {
-		return nil, err
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := tc.ValidateVenv(ctx); err != nil {
 		return nil, err
 	}
 	return tc.ListPackages(ctx, true)
