@@ -42,6 +42,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from model_service import mnist
+from model_service.model_dir import METADATA_FILE, check_replaceable, replace_dir
 
 DEFAULT_EPOCHS = 20  # at most, with early stopping
 DEFAULT_PATIENCE = 2
@@ -60,9 +61,7 @@ DEFAULT_TEST_FRACTION = mnist.DIGITS_TEST_FRACTION
 # cost small against the step's arithmetic (docs/model.md).
 _STEPS_PER_EPOCH = 400
 _BATCH_BOUNDS = (32, 256)
-METADATA_FILE = "metadata.json"
 # What a previous run of this script leaves in DIR: only such a directory may be replaced.
-_MODEL_ENTRIES = frozenset({"saved_model.pb", "variables", "assets", "fingerprint.pb", METADATA_FILE})
 
 
 def batch_size_for(train_examples: int) -> int:
@@ -122,7 +121,7 @@ def train_and_save(
     so it checks the artifact the server will load, not just the in-memory model. Progress
     lines go to `progress` (default: the current sys.stdout).
     """
-    _check_replaceable(out_dir)
+    check_replaceable(out_dir)
     staging = out_dir.with_name(f".{out_dir.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.parent.mkdir(parents=True, exist_ok=True)
@@ -130,7 +129,7 @@ def train_and_save(
         metadata = _train_into(
             staging, train_set, test_set, options, source=source, progress=progress or sys.stdout
         )
-        _replace_dir(staging, out_dir)
+        replace_dir(staging, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return metadata
@@ -265,29 +264,6 @@ def _epoch_progress(epochs: int, stream: TextIO) -> Any:
     return EpochProgress()
 
 
-def _check_replaceable(out_dir: Path) -> None:
-    if not out_dir.exists():
-        return
-    if not out_dir.is_dir():
-        raise ValueError(f"--out: {out_dir} exists and is not a directory")
-    foreign = sorted(entry.name for entry in out_dir.iterdir() if entry.name not in _MODEL_ENTRIES)
-    if foreign:
-        raise ValueError(
-            f"--out: {out_dir} holds files that are not a model ({', '.join(foreign[:5])}); "
-            "allowed: a new path, an empty directory or a previous model directory"
-        )
-
-
-def _replace_dir(new: Path, target: Path) -> None:
-    if not target.exists():
-        new.rename(target)
-        return
-    retired = target.with_name(f".{target.name}.retired-{os.getpid()}")
-    target.rename(retired)
-    new.rename(target)
-    shutil.rmtree(retired, ignore_errors=True)
-
-
 # ---------------------------------------------------------------------------------------------
 # Command line
 
@@ -362,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             learning_rate=args.learning_rate,
         )
-        _check_replaceable(args.out)  # before loading data: a refusal should be quick
+        check_replaceable(args.out)  # before loading data: a refusal should be quick
         train_set, test_set, source = _load_data(args)
     except ValueError as e:  # IdxFormatError included
         print(f"error: {e}", file=sys.stderr)
