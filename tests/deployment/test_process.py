@@ -13,6 +13,7 @@ import pytest
 from deployment.process import (
     ProcessRecord,
     environment_for_child,
+    exit_code,
     is_running,
     start_detached,
     start_ticks,
@@ -99,3 +100,33 @@ def test_the_child_environment_carries_no_credentials():
     environ = {"PATH": "/bin", "HOME": "/root", "AZURE_CLIENT_SECRET": "s3cret", "PULUMI_ACCESS_TOKEN": "t"}
     env = environment_for_child(environ, {"AZUREML_MODEL_DIR": "/m"})
     assert env == {"PATH": "/bin", "HOME": "/root", "AZUREML_MODEL_DIR": "/m"}
+
+
+def test_the_exit_code_of_our_child_is_known_once_it_has_ended(tmp_path: Path, started: list[ProcessRecord]):
+    record = _start(tmp_path, "sleep 0.2; exit 3", started)
+    assert exit_code(record) is None  # still running
+    assert wait_gone(record, 10.0)
+    assert exit_code(record) == 3
+
+
+def test_only_the_descriptors_passed_reach_the_child(tmp_path: Path, started: list[ProcessRecord]):
+    read_end, write_end = os.pipe()  # the write ends are what a child could inherit
+    other_read, other_write = os.pipe()
+    os.set_inheritable(write_end, True)
+    os.set_inheritable(other_write, True)
+    try:
+        script = f"ls /proc/$$/fd > {tmp_path / 'fds'}"
+        record = start_detached(
+            ["/bin/sh", "-c", script],
+            cwd=tmp_path,
+            env={"PATH": os.environ["PATH"]},
+            log_path=tmp_path / "log",
+            pass_fds=(write_end,),
+        )
+        started.append(record)
+        assert wait_gone(record, 10.0)
+        child_fds = set((tmp_path / "fds").read_text().split())
+        assert str(write_end) in child_fds and str(other_write) not in child_fds
+    finally:
+        for fd in (read_end, write_end, other_read, other_write):
+            os.close(fd)
