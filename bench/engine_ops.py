@@ -22,12 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [
-    str(PROJECT_ROOT),
-    str(PROJECT_ROOT / "infra"),
-    str(PROJECT_ROOT / "bench"),
-    str(PROJECT_ROOT / "tests"),
-]
+sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "infra")]
 
 from scripts.pulumi_cli import BUILT_CLI, cli_version  # noqa: E402
 from scripts.sandbox_project import SandboxProject  # noqa: E402
@@ -81,7 +76,7 @@ def main() -> int:
         finally:
             project.pulumi("destroy", "--yes", check=False)
 
-    from provider_steps import provider_runs  # the provider host alone, same model
+    from bench.provider_steps import provider_runs  # the provider host alone, same model
 
     provider = provider_runs(args.model_dir, args.runs)
 

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(PROJECT_ROOT / "tests"), str(PROJECT_ROOT / "infra")]
+sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "infra")]
 
 
 def _timed(run: callable) -> float:  # type: ignore[valid-type]
@@ -45,7 +45,7 @@ def main() -> None:
     import deployment.resource  # noqa: F401
     import gpu_cluster
     import workspace
-    from program_harness import run_program, stack_config
+    from harness.program import run_program, stack_config
 
     for module, name in (
         ("applicationinsights", "Component"),

@@ -32,11 +32,11 @@ from datetime import datetime
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "infra"), str(PROJECT_ROOT / "tests")]
+sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "infra")]
 
 from bench.local_service import ScoringClient  # noqa: E402
 from deployment.hashing import tree_sha256  # noqa: E402
-from provider_host import ProviderHost, local_stack_inputs  # noqa: E402
+from harness.provider_host import ProviderHost, local_stack_inputs  # noqa: E402
 
 RESULTS = PROJECT_ROOT / "bench" / "results" / "provider_ops.json"
 # azmlinfsrv's log lines that mark the stages of a cold start (the first worker to get there).

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from deployment.hashing import tree_sha256
-from provider_host import ProviderHost, local_stack_inputs
+from harness.provider_host import ProviderHost, local_stack_inputs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -31,7 +31,7 @@ from fakes.azureml_sdk import STATE_FILE_VARIABLE, FakeAzureMl, default_state
 from fakes.fake_sdk_provider_host import FAKE_SDK_HOST
 from pulumi.runtime import rpc
 
-from program_harness import (
+from harness.program import (
     FAKE_ENDPOINT_KEYS,
     FAKE_KUBECONFIG,
     MODEL_DEPLOYMENT_TYPE,
@@ -39,7 +39,13 @@ from program_harness import (
     run_program,
     stack_config,
 )
-from provider_host import PROJECT_ROOT, ProviderError, ProviderHost, local_stack_inputs, unwrap_secrets
+from harness.provider_host import (
+    PROJECT_ROOT,
+    ProviderError,
+    ProviderHost,
+    local_stack_inputs,
+    unwrap_secrets,
+)
 
 STACK_FILES = sorted(PROJECT_ROOT.glob("Pulumi.*.yaml"))
 STACKS = [path.name.split(".")[1] for path in STACK_FILES]

@@ -19,7 +19,7 @@ from fakes.fake_sdk_provider_host import FAKE_SDK_HOST
 
 from deployment.hashing import file_sha256, tree_sha256
 from deployment.spec import DeploymentSpec
-from provider_host import ProviderError, ProviderHost, local_stack_inputs
+from harness.provider_host import ProviderError, ProviderHost, local_stack_inputs
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from provider_host import kill_everything_under
+from harness.provider_host import kill_everything_under
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from deployment.process import ProcessRecord
 from deployment.settings import ServiceSettings
 from deployment.spec import DeploymentSpec
 from deployment.targets import LocalTarget
-from provider_host import PROJECT_ROOT, kill_everything_under, processes_referencing
+from harness.provider_host import PROJECT_ROOT, kill_everything_under, processes_referencing
 
 ECHO_SCRIPT = """\
 import json, os

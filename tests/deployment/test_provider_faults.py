@@ -30,7 +30,13 @@ import pytest
 
 from deployment.hashing import tree_sha256
 from deployment.local_backend import HEALTH_TIMEOUT_ENV
-from provider_host import PROJECT_ROOT, ProviderError, ProviderHost, local_stack_inputs, processes_referencing
+from harness.provider_host import (
+    PROJECT_ROOT,
+    ProviderError,
+    ProviderHost,
+    local_stack_inputs,
+    processes_referencing,
+)
 
 pytestmark = pytest.mark.slow
 

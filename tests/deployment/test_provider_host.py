@@ -18,7 +18,13 @@ import pytest
 
 from bench.local_service import ScoringClient
 from deployment.hashing import tree_sha256
-from provider_host import PROJECT_ROOT, ProviderError, ProviderHost, local_stack_inputs, processes_referencing
+from harness.provider_host import (
+    PROJECT_ROOT,
+    ProviderError,
+    ProviderHost,
+    local_stack_inputs,
+    processes_referencing,
+)
 
 pytestmark = pytest.mark.slow
 

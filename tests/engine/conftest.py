@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from provider_host import kill_everything_under
+from harness.provider_host import kill_everything_under
 from scripts.pulumi_cli import BUILT_CLI, cli_version, is_compatible, sdk_version
 from scripts.sandbox_project import SandboxProject
 

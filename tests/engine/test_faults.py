@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from provider_host import processes_referencing
+from harness.provider_host import processes_referencing
 from scripts.sandbox_project import SandboxProject
 
 

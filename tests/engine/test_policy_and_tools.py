@@ -8,7 +8,7 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from provider_host import processes_referencing
+from harness.provider_host import processes_referencing
 from scripts import local_stack
 from scripts.sandbox_project import SandboxProject
 
@@ -76,7 +76,7 @@ def test_gitops_targets_preview_refresh_check_and_cost_guard_on_a_local_stack(sa
 
 
 def test_refresh_check_names_the_drift_when_the_service_was_killed(sandbox: SandboxProject):
-    from provider_host import kill_everything_under
+    from harness.provider_host import kill_everything_under
 
     sandbox.pulumi("up", "--yes")
     kill_everything_under(sandbox.state_dir)

@@ -2,7 +2,7 @@
 
 Each test guards a fault no mock of ours could see (issue 13): what the key vault, the AKS attach
 and the cluster send on a later update, how TLS is requested, which region the attach goes to,
-which kubeconfig is exported. Azure is faked by `program_harness.AzureMocks`; the program, its
+which kubeconfig is exported. Azure is faked by `harness.program.AzureMocks`; the program, its
 components and the SDK's registration path are real.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pulumi.runtime import rpc
 
-from program_harness import (
+from harness.program import (
     CLUSTER,
     COMPUTE,
     DEVICE_PLUGIN,

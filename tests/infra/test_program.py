@@ -1,6 +1,6 @@
 """The whole program under mocks: what each stack registers, with which inputs and dependencies.
 
-Azure is faked by `program_harness.AzureMocks` (ARM-shaped ids, a fake kubeconfig); the program,
+Azure is faked by `harness.program.AzureMocks` (ARM-shaped ids, a fake kubeconfig); the program,
 its components, config loading and the SDK's registration path are the real ones.
 """
 
@@ -14,7 +14,7 @@ from pulumi.runtime import rpc
 
 from config import ConfigError
 from deployment.spec import OWNER_TAG
-from program_harness import (
+from harness.program import (
     CLUSTER,
     COMPUTE,
     DEVICE_PLUGIN,

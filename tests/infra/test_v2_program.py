@@ -2,7 +2,7 @@
 (extension → compute → endpoint → deployment → traffic), secrets, and blue/green as the program
 renders it from what the (fake) endpoint serves.
 
-Azure is faked by `program_harness.AzureMocks` (ARM-shaped ids; online endpoint reads answer
+Azure is faked by `harness.program.AzureMocks` (ARM-shaped ids; online endpoint reads answer
 "not found", i.e. a first run); `ServingMocks` answers them with a live endpoint instead.
 """
 
@@ -15,7 +15,7 @@ import pytest
 from pulumi.runtime import rpc
 
 from config import ConfigError
-from program_harness import (
+from harness.program import (
     FAKE_ENDPOINT_KEYS,
     FAKE_SUBSCRIPTION,
     FAKE_WORKSPACE_GUID,

@@ -1,6 +1,6 @@
 """The policy pack: its policies called directly, and through the real analyzer server.
 
-The property bags are the ones the program registers under mocks (tests/program_harness.py):
+The property bags are the ones the program registers under mocks (harness/program.py):
 inputs (camelCase, as the engine sends them to `Analyze`) and the mocked outputs (as
 `AnalyzeStack` receives them).
 """
@@ -27,8 +27,8 @@ from pulumi_policy import (
 )
 
 from config import ConfigError, load_stack_config
+from harness.program import ProgramRun, Registration, run_program, stack_config
 from policy import aml_policies
-from program_harness import ProgramRun, Registration, run_program, stack_config
 from rules.gpu_sizes import GPU_SIZES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

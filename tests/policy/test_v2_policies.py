@@ -17,8 +17,8 @@ from test_policies import (
     analyzer,  # noqa: F401  (the fixture)
 )
 
+from harness.program import ProgramRun, run_program, stack_config
 from policy import aml_policies
-from program_harness import ProgramRun, run_program, stack_config
 
 RESOURCE_POLICIES = (
     aml_policies.gpu_vm_size_allowlist,

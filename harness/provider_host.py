@@ -226,8 +226,8 @@ class ProviderHost:
 def local_stack_inputs(config: Mapping[str, Any], stack: str = "local") -> dict[str, Any]:
     """The ModelDeployment inputs (with `__provider`) of `infra/__main__.py` evaluated under
     mocks for `stack` with `config` added to `Pulumi.<stack>.yaml`'s, secrets unwrapped."""
-    from program_harness import MODEL_DEPLOYMENT_TYPE as registered_type
-    from program_harness import run_program, stack_config
+    from harness.program import MODEL_DEPLOYMENT_TYPE as registered_type
+    from harness.program import run_program, stack_config
 
     merged = {**stack_config(stack), **config}
     run = run_program(merged, stack=stack)
