@@ -10,16 +10,14 @@ import os
 import secrets
 import socket
 import subprocess
-import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+from bench.local_service import ScoringClient
 from harness.provider_host import kill_everything_under, processes_referencing
 from scripts.pulumi_cli import PROJECT_ROOT
 from scripts.sandbox_project import SandboxProject
@@ -74,39 +72,6 @@ def changed_keys(diff_text: str) -> set[str]:
     return keys
 
 
-class Poller:
-    """Scores one blank image against the URI, again and again, counting failures."""
-
-    def __init__(self, uri: str) -> None:
-        self.uri = uri
-        self.ok = 0
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._body = json.dumps({"data": [[0.0] * 784]}).encode()
-
-    def __enter__(self) -> Poller:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            request = urllib.request.Request(
-                self.uri, data=self._body, headers={"Content-Type": "application/json"}
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=30) as response:
-                    response.read()
-                self.ok += 1
-            except (urllib.error.URLError, OSError) as error:
-                self.failures.append(repr(error))
-            time.sleep(0.02)
-
-
 def test_preview_of_a_fresh_stack_creates_exactly_one_model_deployment(stack: SandboxProject):
     steps = preview_steps(stack)
     assert [(s["op"], s["urn"].split("::")[-2]) for s in steps] == [("create", MODEL_DEPLOYMENT)]
@@ -139,10 +104,10 @@ def test_a_model_change_is_an_update_of_that_resource_only_applied_without_a_fai
     assert "model_hash" in changed and "model_version" in changed
     assert not changed & {"source_hash", "environment_hash", "settings", "service_name"}, changed
 
-    with Poller(before["scoring_uri"]) as poller:
+    with ScoringClient(before["scoring_uri"]) as client:
         stack.pulumi("up", "--yes")
         time.sleep(0.5)
-    assert poller.failures == [] and poller.ok > 0
+    assert client.failures == [] and len(client.samples) > 0
     after = stack.outputs()
     assert after["scoring_uri"] == before["scoring_uri"]  # stable for the life of the service
     assert after["model_version"] != before["model_version"]
