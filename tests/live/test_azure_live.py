@@ -6,7 +6,7 @@ SKIPPED with the missing items named (never as passed). `pytest -m "not live"` d
     AZURE_CLIENT_ID + AZURE_TENANT_ID + AZURE_CLIENT_SECRET a service principal (Contributor on
                                                             the subscription), or AMLGPU_LIVE_AZ_CLI=1
                                                             to use an `az login` session
-    a `pulumi` CLI on PATH or in <project>/.pulumi-cli      (matching the pinned SDK)
+    a `pulumi` CLI as scripts/pulumi_cli.py finds it       (on PATH, .tools/bin or .pulumi-cli)
     the trained model in artifacts/model                   (`make model`)
 
 It costs money (3 x Standard_NC4as_T4_v3 while it runs, ~30-60 min) and needs GPU quota in the
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import urllib.request
 import uuid
 from pathlib import Path
@@ -34,6 +33,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from scripts.pulumi_cli import CliFinder, CliNotFound, sdk_version
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SERVICE_PRINCIPAL = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET")
@@ -50,16 +51,20 @@ def _missing_prerequisites() -> list[str]:
         missing.append(
             "no credentials: set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET or AMLGPU_LIVE_AZ_CLI=1"
         )
-    if _pulumi_root() is None and shutil.which("pulumi") is None:
-        missing.append("no pulumi CLI on PATH or in .pulumi-cli")
+    if _pulumi_root() is None:
+        missing.append("no pulumi CLI >= the SDK on PATH, in .tools/bin (make pulumi-cli) or .pulumi-cli")
     if not (PROJECT_ROOT / "artifacts" / "model" / "saved_model.pb").exists():
         missing.append("no trained model in artifacts/model (make model)")
     return missing
 
 
 def _pulumi_root() -> Path | None:
-    root = PROJECT_ROOT / ".pulumi-cli"
-    return root if (root / "bin" / "pulumi").exists() else None
+    """The root (<root>/bin/pulumi) of the CLI the project would use; nothing is installed here."""
+    try:
+        found = CliFinder(sdk=sdk_version()).find(lambda _line: None)
+    except CliNotFound:
+        return None
+    return found.path.parent.parent
 
 
 _MISSING = _missing_prerequisites()
