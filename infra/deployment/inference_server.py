@@ -33,6 +33,9 @@ LAUNCHER = Path(__file__).with_name("release_launcher.py")
 PROBE_TIMEOUT_S = 2.0
 # A client that stops sending mid-request frees its worker after this long (release_launcher.py).
 CLIENT_TIMEOUT_S = 10.0
+# ... and a client that keeps trickling bytes has its request cut off this long after it was
+# accepted: bodies on loopback arrive in well under a second, even at the 32 MiB default limit.
+REQUEST_DEADLINE_S = 20.0
 # The kernel hands a connection to a worker only once it has sent something, or after this long
 # (rounded up to the SYN-ACK retransmission times: about 7 s), when it is answered 408.
 DEFER_ACCEPT_S = 5
@@ -103,6 +106,7 @@ def command(
 ) -> list[str]:
     """The argv that starts azmlinfsrv on 127.0.0.1:<port> (and on `shared_fd` if given)."""
     argv = [str(python), str(LAUNCHER), "--client-timeout", str(CLIENT_TIMEOUT_S)]
+    argv += ["--request-deadline", str(REQUEST_DEADLINE_S)]
     argv += ["--defer-accept", str(DEFER_ACCEPT_S)]
     if shared_fd is not None:
         argv += ["--shared-fd", str(shared_fd)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import select
 import socket
 import time
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from bench.local_service import local_service
-from deployment.inference_server import CLIENT_TIMEOUT_S, DEFER_ACCEPT_S
+from deployment.inference_server import CLIENT_TIMEOUT_S, DEFER_ACCEPT_S, REQUEST_DEADLINE_S
 
 pytestmark = pytest.mark.slow
 
@@ -98,6 +99,30 @@ def test_a_stalled_body_is_cut_off_in_bounded_time_and_others_are_served(port: i
         elapsed = time.monotonic() - started
     assert status is None or 400 <= status < 500, status
     assert elapsed < CLIENT_TIMEOUT_S + 5
+    assert_good_right_after(port)
+
+
+def test_a_body_trickled_slower_than_any_timeout_is_cut_off_by_the_request_deadline(port: int) -> None:
+    # One byte every 2 s never trips the per-recv client timeout; the request deadline ends it.
+    with socket.create_connection(("127.0.0.1", port)) as trickler:
+        started = time.monotonic()
+        trickler.sendall(head(len(BODY)) + BODY[:100])
+        assert_good_right_after(port)  # the other worker serves meanwhile
+        answered = False
+        for byte in BODY[100 : 100 + int(REQUEST_DEADLINE_S)]:
+            answered = bool(select.select([trickler], [], [], 2.0)[0])
+            if answered:
+                break
+            try:
+                trickler.send(bytes([byte]))
+            except OSError:  # the server closed the connection
+                answered = True
+                break
+        assert answered, f"still reading the trickled body after {time.monotonic() - started:.0f} s"
+        status = status_of(trickler)
+        elapsed = time.monotonic() - started
+    assert status == 400, status  # the entry script's answer to a body shorter than its length
+    assert REQUEST_DEADLINE_S - 1 < elapsed < REQUEST_DEADLINE_S + 5, elapsed
     assert_good_right_after(port)
 
 
