@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 CSV_COLUMNS = (
@@ -87,6 +87,26 @@ def find(
         ):
             return row
     return None
+
+
+def median_row(rounds: Sequence[Row]) -> Row:
+    """One row for rounds of the same cell: the median of each figure, the errors of all."""
+
+    def median(values: list[float]) -> float:
+        ordered = sorted(values)
+        middle = len(ordered) // 2
+        return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+    first = rounds[0]
+    return replace(
+        first,
+        req_per_s=median([r.req_per_s for r in rounds]),
+        p50_ms=median([r.p50_ms for r in rounds]),
+        p99_ms=median([r.p99_ms for r in rounds]),
+        errors=sum(r.errors for r in rounds),
+        client_cpu_share=median([r.client_cpu_share for r in rounds]),
+        client_cpu_ms_per_request=median([r.client_cpu_ms_per_request for r in rounds]),
+    )
 
 
 def path_pairs(rows: Sequence[Row]) -> list[tuple[Row, Row]]:

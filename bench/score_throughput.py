@@ -16,7 +16,9 @@ process drives /score closed-loop at each concurrency and images-per-request:
 Our entry script is served as the local target serves it: deployed by the real LocalBackend (the
 code `pulumi up` runs for the local stack), and each of its cells is driven twice, `path`
 `direct` (the release's own port) and `scoring_uri` (the service's scoring URI, the front door's
-port), the same processes either way; the run prints scoring_uri / direct for every cell.
+port), the same processes either way, in alternating rounds (direct, uri, uri, direct, direct,
+uri, ...: `--path-rounds` each) so that a neighbour's load falls on both paths alike; each path's
+figures are the medians of its rounds, and the run prints scoring_uri / direct for every cell.
 
 In the same run the limits are measured alone on one core (bench/limits.py): orjson of a 256-image
 body into float32, and the model's tf.function forward at batch 256. The run prints a table, the
@@ -82,6 +84,7 @@ class Matrix:
     warmup_s: float
     max_requests: int
     limit_seconds: float
+    path_rounds: int = 3  # rounds per path when a cell is measured both ways
 
 
 def parse_env(pairs: Sequence[str]) -> dict[str, str]:
@@ -275,9 +278,34 @@ def drive_variant(
         run_load(driver, warm)  # first calls per worker (tracing, caches) are not part of the figures
     rows = []
     for concurrency in matrix.concurrency:
-        for cell in cells:
-            rows.append(measure(matrix, cell, concurrency, body_path, content_type, driver))
+        if len(cells) == 1:
+            rows.append(measure(matrix, cells[0], concurrency, body_path, content_type, driver))
+        else:
+            rows += measure_paths(matrix, cells, concurrency, body_path, content_type, driver)
     return rows
+
+
+def round_order(paths: int, rounds: int) -> list[int]:
+    """Which path each round measures: 0 1 1 0 0 1 ... for two paths (each path first and last
+    in turn, so a load that rises or falls during the cell weighs on every path alike)."""
+    order: list[int] = []
+    for turn in range(rounds):
+        sequence = list(range(paths))
+        order += sequence if turn % 2 == 0 else sequence[::-1]
+    return order
+
+
+def measure_paths(
+    matrix: Matrix, cells: Sequence[Cell], concurrency: int, body_path: Path, content_type: str, driver: str
+) -> list[report.Row]:
+    """One concurrency on every path of the same processes, in alternating rounds; per path the
+    median round (req/s, p50 and p99 each), with the errors of all its rounds."""
+    round_s = max(1.0, float(int(matrix.duration_s / 2)))
+    short = Matrix(**{**matrix.__dict__, "duration_s": round_s})
+    by_path: dict[int, list[report.Row]] = {index: [] for index in range(len(cells))}
+    for index in round_order(len(cells), matrix.path_rounds):
+        by_path[index].append(measure(short, cells[index], concurrency, body_path, content_type, driver))
+    return [report.median_row(rounds) for rounds in by_path.values()]
 
 
 def measure(
@@ -383,6 +411,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=None, help="seconds per cell; default 5 (quick 2)")
     parser.add_argument("--warmup", type=float, default=None, help="warm-up seconds; default 1 (quick 0.5)")
     parser.add_argument("--max-requests", type=int, default=50_000, help="per cell")
+    parser.add_argument(
+        "--path-rounds", type=int, default=3, help="alternating rounds per path (cells measured both ways)"
+    )
     parser.add_argument("--limit-seconds", type=float, default=None, help="per limit; default 2 (quick 0.5)")
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
     parser.add_argument(
@@ -422,6 +453,7 @@ def build_matrix(args: argparse.Namespace) -> Matrix:
         warmup_s=args.warmup or (0.5 if quick else 1.0),
         max_requests=args.max_requests,
         limit_seconds=args.limit_seconds or (0.5 if quick else 2.0),
+        path_rounds=_int_list("--path-rounds", str(args.path_rounds))[0],
     )
 
 

@@ -93,3 +93,21 @@ def test_percentile_is_nearest_rank() -> None:
     values = [float(v) for v in range(1, 101)]
     assert (percentile(values, 0.5), percentile(values, 0.99), percentile(values, 1.0)) == (50.0, 99.0, 100.0)
     assert math.isnan(percentile([], 0.5))
+
+
+def test_paths_alternate_so_each_leads_in_turn() -> None:
+    from bench.score_throughput import round_order
+
+    assert round_order(2, 3) == [0, 1, 1, 0, 0, 1]
+    assert round_order(2, 1) == [0, 1]
+
+
+def test_a_cell_measured_in_rounds_reports_each_figures_median_and_all_errors() -> None:
+    from bench.report import Row, median_row
+
+    def row(req_per_s: float, p99_ms: float, errors: int) -> Row:
+        return Row("ours_json", 1, 8, 2, req_per_s, p99_ms / 2, p99_ms, errors, 0.2, 0.1, "scoring_uri")
+
+    merged = median_row([row(900.0, 9.0, 0), row(300.0, 30.0, 1), row(1000.0, 7.0, 2)])
+    assert (merged.req_per_s, merged.p50_ms, merged.p99_ms, merged.errors) == (900.0, 4.5, 9.0, 3)
+    assert merged.path == "scoring_uri"
