@@ -12,9 +12,9 @@ connection is refused or reset.
 
 Its one answer of its own: when the release recorded in the service file F is no longer running
 (killed outside Pulumi), nothing accepts on the port, and the door answers each waiting client
-503 saying so, instead of leaving it to time out. Standard library only, run with the scoring
-interpreter; the backend copies it into the service directory, so a running service needs no
-checkout.
+502 (Bad Gateway: no release behind the door) saying so, instead of leaving it to time out.
+Standard library only, run with the scoring interpreter; the backend copies it into the service
+directory, so a running service needs no checkout.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ DOWN_MESSAGE = (
     b"run `pulumi refresh`, then `pulumi up` starts it again\n"
 )
 DOWN_REPLY = (
-    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+    b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nConnection: close\r\n"
     b"Content-Length: %d\r\n\r\n%s" % (len(DOWN_MESSAGE), DOWN_MESSAGE)
 )
 
@@ -82,7 +82,7 @@ def release_down(service_file: Path) -> bool:
 
 def answer_down(listener: socket.socket) -> None:
     """Accept one waiting client, read what it sent (closing on unread bytes would reset the
-    connection before it reads the reply), and answer 503."""
+    connection before it reads the reply), and answer 502."""
     try:
         client, _ = listener.accept()
     except BlockingIOError:  # a release took it after all

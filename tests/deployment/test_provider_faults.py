@@ -239,7 +239,7 @@ def test_out_of_band_deletion_then_refresh_reads_gone_and_up_recreates(
 def test_inference_server_killed_then_refresh_and_up_serve_again(
     host: ProviderHost, base_inputs: dict[str, Any], state_dir: Path, source_snapshot: Path
 ) -> None:
-    """The OOM killer takes the inference server; the front door survives and answers 503 saying
+    """The OOM killer takes the inference server; the front door survives and answers 502 saying
     so (not a hang). After refresh and up the service must serve again, and nothing of the old
     one may be left running."""
     news = inputs_for(base_inputs, state_dir, source_snapshot)
@@ -252,7 +252,7 @@ def test_inference_server_killed_then_refresh_and_up_serve_again(
     started = time.monotonic()
     with pytest.raises(urllib.error.HTTPError) as refused:
         score(outs["scoring_uri"], timeout_s=10.0)
-    assert refused.value.code == 503
+    assert refused.value.code == 502
     assert "inference server is not running" in refused.value.read().decode()
     assert time.monotonic() - started < 5.0
 
