@@ -2,11 +2,12 @@
 deployed by the real `LocalBackend` (what the provider's create runs for `pulumi up` on the
 local stack) into a state directory, and deleted again however the block ends.
 
-    with local_service(model_dir, state_dir, workers=2) as live:
+    with local_service(model_dir, state_dir, workers=2, scoring=ScoringSettings(max_batch=8)) as live:
         urllib.request.urlopen(live.scoring_uri, data=...)
 
-Importable from the program environment only (the backend's modules); `infra/` is put on
-sys.path by bench/__init__.py, as the provider host has it.
+Importable from both environments: the local backend's modules are standard library only (the
+scoring one has no pulumi); `infra/` is put on sys.path by bench/__init__.py, as the provider
+host has it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 from deployment.backend import LiveDeployment, Progress
 from deployment.hashing import file_sha256, tree_sha256
 from deployment.local_backend import LocalBackend
-from deployment.settings import ServiceSettings
+from deployment.settings import ScoringSettings, ServiceSettings
 from deployment.spec import DeploymentSpec
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -30,9 +31,15 @@ SOURCE_DIR = PROJECT_ROOT / "model_service"
 
 
 def local_spec(
-    model_dir: Path, state_dir: Path, *, name: str = "bench", workers: int | None = None
+    model_dir: Path,
+    state_dir: Path,
+    *,
+    name: str = "bench",
+    workers: int | None = None,
+    scoring: ScoringSettings | None = None,
 ) -> DeploymentSpec:
-    """The local stack's deployment of `model_dir` (workers None: the backend's default)."""
+    """The local stack's deployment of `model_dir` (workers None: the backend's default; scoring
+    None: the stack config's default, as `pulumi up` sends it)."""
     environment = SOURCE_DIR / "requirements.txt"
     return DeploymentSpec(
         service_name=name,
@@ -43,6 +50,7 @@ def local_spec(
         source_hash=tree_sha256(SOURCE_DIR),
         environment_hash=file_sha256(environment),
         settings=ServiceSettings(replicas=1, gpu_cores=0, auth="none"),
+        scoring=scoring or ScoringSettings(),
         model_dir=str(model_dir.resolve()),
         source_dir=str(SOURCE_DIR),
         environment_file=str(environment),
@@ -56,10 +64,11 @@ def local_service(
     *,
     name: str = "bench",
     workers: int | None = None,
+    scoring: ScoringSettings | None = None,
     progress: Progress = lambda _message: None,
 ) -> Iterator[LiveDeployment]:
     """A healthy local service of `model_dir`; deleted on exit."""
-    spec = local_spec(model_dir, state_dir, name=name, workers=workers)
+    spec = local_spec(model_dir, state_dir, name=name, workers=workers, scoring=scoring)
     backend = LocalBackend(spec.local_target())
     live = backend.create(spec, progress)
     try:

@@ -111,6 +111,7 @@ else:
             service_name=cfg.service_name,
             target=target,
             settings=cfg.service,
+            scoring=cfg.scoring,
             model_name=cfg.model_name,
             model_dir=str(cfg.model_dir),
             source_dir=str(cfg.source_dir),

@@ -12,6 +12,7 @@ The parts, one job each:
     config_reader.py   the reader funnel `read(key, cast, rule)`, casts, Problem/ConfigError
     config_cluster.py  the `cluster` section and the service-fits-the-pool rules
     config_service.py  the `service` and `local` sections
+    config_scoring.py  the `scoring` section (the entry script's settings, every target)
     config_online.py   the `rollout` section of target azure-v2
     config_pulumi.py   the engine's config as a mapping (the program's adapter)
     rules/             the value rules shared with the provider, the policy pack and the cost guard
@@ -32,6 +33,7 @@ from typing import Any
 
 import config_cluster
 import config_online
+import config_scoring
 import config_service
 from config_reader import (
     NAMESPACE,
@@ -94,6 +96,7 @@ ALLOWED_KEYS: dict[str, tuple[str, ...]] = {
         "service",
         "model",
         "local",
+        *config_scoring.KEYS,
         *config_online.KEYS,
         *config_cluster.SECRET_KEYS,
     ),
@@ -102,6 +105,7 @@ ALLOWED_KEYS: dict[str, tuple[str, ...]] = {
     "model": ("name", "dir"),
     **config_cluster.KEYS,
     **config_service.KEYS,
+    **config_scoring.KEYS,
     **config_online.KEYS,
 }
 # The provider's default location, used when this project's `location` is not set.
@@ -137,6 +141,7 @@ def load_stack_config(
         "cluster": config_cluster.read_cluster(reader, secrets),
         "service_name": reader.read("service.name", text, values.SERVICE_NAME),
         "service": config_service.read_service(reader),
+        "scoring": config_scoring.read_scoring(reader),
         "model_name": reader.read("model.name", text, values.MODEL_NAME),
         "model_dir": reader.read("model.dir", path_under(project_root)),
     }

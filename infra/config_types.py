@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from deployment.settings import ServiceSettings
+from deployment.settings import ScoringSettings, ServiceSettings
 from deployment.targets import LocalTarget
 from rules.gpu_sizes import GPU_SIZES, GpuSize
 
@@ -109,6 +109,7 @@ class StackConfig:
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     service_name: str = "aks-dnn-mnist"
     service: ServiceSettings = field(default_factory=ServiceSettings)
+    scoring: ScoringSettings = field(default_factory=ScoringSettings)  # the entry script's, every target
     model_name: str = "mnist-dnn"
     model_dir: Path = Path("artifacts/model")  # relative to project_root; the loader makes it absolute
     local_target: LocalTarget | None = None  # set when target == "local"

@@ -1,4 +1,5 @@
-"""The scoring image Azure ML builds: model_service/environment.yml on a pinned GPU base image.
+"""The scoring image Azure ML builds: model_service/environment.yml on a pinned GPU base image,
+and the environment variables the server runs with (the entry script's settings, its workers).
 
 Not `azureml.core.environment.DEFAULT_GPU_IMAGE`: in azureml-core 1.61 that is the untagged
 CUDA 11.8 image (`openmpi4.1.0-cuda11.8-cudnn8-ubuntu22.04`), deprecated, and TensorFlow 2.21
@@ -8,8 +9,12 @@ needs CUDA 12.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from deployment.settings import ScoringSettings, ServiceSettings
+from rules.scoring import WORKER_COUNT_VARIABLE
 
 # TensorFlow 2.21 is built against CUDA 12.5.1 and cuDNN 9 (`tf.sysconfig.get_build_info()`);
 # `tensorflow[and-cuda]` in environment.yml installs the matching CUDA 12 user-space libraries as
@@ -25,18 +30,40 @@ def environment_name(service_name: str) -> str:
     return f"{service_name}-env"
 
 
-def build_environment(sdk: Any, service_name: str, environment_file: Path) -> Any:
-    """`Environment` from the conda file on `GPU_BASE_IMAGE` (what Azure ML builds the image from)."""
+def server_variables(settings: ServiceSettings, scoring: ScoringSettings | None) -> dict[str, str]:
+    """What the inference server runs with on AKS (v1 and v2): the entry script's SCORE_*
+    settings and WORKER_COUNT, azmlinfsrv's workers for the replica's cores and memory."""
+    variables = scoring.environment() if scoring is not None else {}
+    return {**variables, WORKER_COUNT_VARIABLE: str(settings.inference_workers)}
+
+
+def build_environment(
+    sdk: Any, service_name: str, environment_file: Path, variables: Mapping[str, str]
+) -> Any:
+    """`Environment` from the conda file on `GPU_BASE_IMAGE` (what Azure ML builds the image from),
+    with `variables` as the container's environment variables."""
     if not Path(environment_file).is_file():
         raise FileNotFoundError(
             f"environment_file: {environment_file} does not exist; "
             "expected the scoring image's conda file, model_service/environment.yml"
         )
-    return sdk.Environment.from_docker_image(
+    environment = sdk.Environment.from_docker_image(
         name=environment_name(service_name),
         image=GPU_BASE_IMAGE,
         conda_specification=str(environment_file),
     )
+    # azureml-core 1.61 serializes `environment_variables` into the deployment's environment
+    # (`environmentImageRequest.environment.environmentVariables`): the container's variables, set
+    # at run time, as the SDK itself adds AZUREML_ENTRY_SCRIPT there. The setter warns that the
+    # property is deprecated for *training* runs (use RunConfiguration); a deployment has no
+    # RunConfiguration. Replacing the dict also drops the placeholder EXAMPLE_ENV_VAR it starts with.
+    sdk_logger = logging.getLogger("azureml.core.environment")
+    sdk_logger.addFilter(_without_run_configuration_warning)
+    try:
+        environment.environment_variables = dict(variables)
+    finally:
+        sdk_logger.removeFilter(_without_run_configuration_warning)
+    return environment
 
 
 def build_inference_config(sdk: Any, source_dir: Path, entry_script: Path | str, environment: Any) -> Any:
@@ -71,3 +98,7 @@ def _without_azureml_defaults_warning(record: logging.LogRecord) -> bool:
     # is a metapackage whose one inference requirement, azureml-inference-server-http, the
     # environment pins itself (model_service/environment.yml says so): the warning is noise.
     return "azureml-defaults not detected" not in record.getMessage()
+
+
+def _without_run_configuration_warning(record: logging.LogRecord) -> bool:
+    return "environment_variables is deprecated" not in record.getMessage()

@@ -28,14 +28,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deployment.azure_auth import resolve_auth
-from deployment.azure_environment import build_environment, build_inference_config
+from deployment.azure_environment import build_environment, build_inference_config, server_variables
 from deployment.azureml_handle import AzureMlHandle
+from deployment.azureml_model import registered_model
 from deployment.azureml_sdk import AzureSdk, real_sdk
 from deployment.azureml_service import (
     DEPLOYMENT_ID_TAG,
     HEALTHY,
     LOG_TAIL_LINES,
-    MODEL_HASH_TAG,
     is_not_found,
     message,
     model_id_of,
@@ -53,7 +53,6 @@ from deployment.azureml_settings import (
 )
 from deployment.backend import DeploymentFailed, LiveDeployment, Progress
 from deployment.settings import ServiceSettings
-from deployment.spec import OWNER_TAG
 
 if TYPE_CHECKING:
     from deployment.spec import DeploymentSpec
@@ -118,7 +117,7 @@ class AzureMlBackend:
                 f"settings: rejected by AksWebservice.deploy_configuration: {message(error).strip()}"
             ) from error
         inference_config = self._inference_config(session, spec)
-        model = self._model(session, spec, progress)
+        model = registered_model(session.sdk, session.workspace, spec, progress)
         compute = session.sdk.AksCompute(session.workspace, handle.compute_name)
         progress(f"deploying {spec.service_name} ({model_id_of(model)}) to AKS compute {handle.compute_name}")
         try:
@@ -157,9 +156,10 @@ class AzureMlBackend:
     ) -> LiveDeployment:
         """`service.update(...)` with only what changed from `old` to `new`, then wait.
 
-        A new model, source or environment is sent as `models` + `inference_config` (a new
-        image); settings go as their own arguments. On failure `DeploymentFailed` carries the
-        logs; AKS keeps the previous pods serving until the new ones are ready.
+        A new model, source or environment, or new server variables (scoring settings, the
+        workers), is sent as `models` + `inference_config`; settings go as their own arguments.
+        On failure `DeploymentFailed` carries the logs; AKS keeps the previous pods serving until
+        the new ones are ready.
         """
         handle = AzureMlHandle.from_dict(current.handle)
         self._wait_timeout_s()  # a bad timeout setting fails before anything is changed
@@ -176,8 +176,8 @@ class AzureMlBackend:
             new.source_hash,
             new.environment_hash,
         )
-        if content_changed:
-            arguments["models"] = [self._model(session, new, progress)]
+        if content_changed or _variables(old) != _variables(new):
+            arguments["models"] = [registered_model(session.sdk, session.workspace, new, progress)]
             arguments["inference_config"] = self._inference_config(session, new)
         new_tags = service_tags(new, handle)
         if new_tags != service_tags(old, handle):
@@ -281,28 +281,10 @@ class AzureMlBackend:
         if service is not None:
             service.delete()
 
-    def _model(self, session: _Session, spec: DeploymentSpec, progress: Progress) -> Any:
-        """The registered model whose content hash tag equals `spec.model_hash`; registered
-        only when no version has it, so repeated `up`s create no new versions."""
-        candidates = session.sdk.Model.list(
-            session.workspace, name=spec.model_name, tags=[[MODEL_HASH_TAG, spec.model_hash]]
-        )
-        matching = [m for m in candidates if (m.tags or {}).get(MODEL_HASH_TAG) == spec.model_hash]
-        if matching:
-            model = max(matching, key=lambda m: int(m.version))
-            progress(f"reusing model {model_id_of(model)} (same content hash)")
-            return model
-        progress(f"registering model {spec.model_name} from {Path(spec.model_dir).name}/")
-        return session.sdk.Model.register(
-            workspace=session.workspace,
-            model_path=str(spec.model_dir),
-            model_name=spec.model_name,
-            tags={MODEL_HASH_TAG: spec.model_hash, OWNER_TAG: owner_of(spec)},
-            description=f"{spec.model_name}, deployed by {owner_of(spec)}",
-        )
-
     def _inference_config(self, session: _Session, spec: DeploymentSpec) -> Any:
-        environment = build_environment(session.sdk, spec.service_name, Path(spec.environment_file))
+        environment = build_environment(
+            session.sdk, spec.service_name, Path(spec.environment_file), _variables(spec)
+        )
         return build_inference_config(session.sdk, Path(spec.source_dir), spec.entry_script, environment)
 
     def _wait(self, session: _Session, service: Any, progress: Progress) -> str | None:
@@ -357,3 +339,7 @@ class AzureMlBackend:
 def _settings(spec: DeploymentSpec) -> ServiceSettings:
     settings = spec.settings
     return settings if isinstance(settings, ServiceSettings) else ServiceSettings.from_dict(settings)
+
+
+def _variables(spec: DeploymentSpec) -> dict[str, str]:
+    return server_variables(_settings(spec), spec.scoring)

@@ -123,6 +123,8 @@ def start(
             "SCORING_TIMEOUT_MS": str(spec.settings.scoring_timeout_ms),
             "SERVICE_NAME": spec.service_name,
             "PYTHONUNBUFFERED": "1",
+            # The stack's `scoring` settings; nothing of the caller's environment reaches the server.
+            **(spec.scoring.environment() if spec.scoring is not None else {}),
             **inference_server.SERVER_ENV,
         },
     )

@@ -17,7 +17,7 @@ import pulumi.dynamic
 
 from deployment.hashing import file_sha256, tree_sha256
 from deployment.provider import OUTPUT_NAMES, SECRET_OUTPUTS, ModelDeploymentProvider
-from deployment.settings import ServiceSettings
+from deployment.settings import ScoringSettings, ServiceSettings
 from deployment.spec import OWNER_TAG, DeploymentSpec, target_fields
 from deployment.targets import AzureTarget, LocalTarget
 
@@ -29,6 +29,7 @@ class ModelDeploymentArgs:
     service_name: str
     target: LocalTarget | AzureTarget  # AzureTarget fields may be pulumi Outputs
     settings: ServiceSettings
+    scoring: ScoringSettings = field(default_factory=ScoringSettings)
     model_name: str  # no default here: the one default is the stack config's (config_types)
     model_dir: str
     source_dir: str  # model_service/
@@ -47,6 +48,7 @@ class ModelDeploymentArgs:
             source_hash=_hash_dir("source_dir", self.source_dir, "the model_service/ directory"),
             environment_hash=_hash_file("environment_file", self.environment_file),
             settings=self.settings,
+            scoring=self.scoring,
             entry_script=self.entry_script,
             model_dir=self.model_dir,
             source_dir=self.source_dir,

@@ -1,9 +1,10 @@
 """What a deployment runs on and how it is sized: plain, frozen, serializable values.
 
-The field defaults are the stack config's defaults. `config_service.py` builds these from the
-stack config; `resource.py` carries them into the provider's inputs (`to_dict`), and the provider
-reads them back (`from_dict`). The ranges live in `rules/values.py`, checked by both the stack
-config and the provider's `check`; combinations with the cluster are checked in config only.
+The field defaults are the stack config's defaults. `config_service.py` and `config_scoring.py`
+build these from the stack config; `resource.py` carries them into the provider's inputs
+(`to_dict`), and the provider reads them back (`from_dict`). The ranges live in `rules/values.py`
+and `rules/scoring.py`, checked by both the stack config and the provider's `check`; combinations
+with the cluster are checked in config only.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, get_args, get_type_hints
+
+from rules import scoring
 
 AuthMode = Literal["key", "token", "none"]
 AUTH_MODES: tuple[str, ...] = get_args(AuthMode)
@@ -35,7 +38,18 @@ class ServiceSettings:
     autoscale: Autoscale = field(default_factory=Autoscale)
     auth: AuthMode = "key"
     scoring_timeout_ms: int = 60_000
-    max_concurrent_requests_per_replica: int = 1
+    # None: the replica's inference server workers (`inference_workers`): requests beyond them
+    # only queue inside the replica (docs/scoring.md, "Workers").
+    max_concurrent_requests_per_replica: int = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.max_concurrent_requests_per_replica is None:
+            object.__setattr__(self, "max_concurrent_requests_per_replica", self.inference_workers)
+
+    @property
+    def inference_workers(self) -> int:
+        """azmlinfsrv's workers (WORKER_COUNT) in one replica of these cores and this memory."""
+        return scoring.inference_workers(self.cpu_cores, self.memory_gb)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -56,3 +70,39 @@ class ServiceSettings:
             scoring_timeout_ms=int(data["scoring_timeout_ms"]),
             max_concurrent_requests_per_replica=int(data["max_concurrent_requests_per_replica"]),
         )
+
+
+@dataclass(frozen=True)
+class ScoringSettings:
+    """The entry script's settings, passed to it as its SCORE_* environment variables; defaults
+    and ranges are the scorer's own (rules/scoring.py)."""
+
+    max_batch: int = scoring.DEFAULTS["max_batch"]
+    max_body_bytes: int = scoring.DEFAULTS["max_body_bytes"]
+    # None: the default sizes the batch limit allows, as the scorer chooses them itself.
+    warmup_batches: tuple[int, ...] = None  # type: ignore[assignment]
+    tf_threads: int = scoring.DEFAULTS["tf_threads"]
+    forward: str = scoring.DEFAULTS["forward"]
+
+    def __post_init__(self) -> None:
+        sizes = self.warmup_batches
+        value = scoring.default_warmup_batches(self.max_batch) if sizes is None else tuple(sizes)
+        object.__setattr__(self, "warmup_batches", value)
+
+    def environment(self) -> dict[str, str]:
+        """The entry script's environment variables for these settings."""
+        values = {**asdict(self), "warmup_batches": ",".join(str(size) for size in self.warmup_batches)}
+        return {scoring.VARIABLES[name]: str(value) for name, value in values.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "warmup_batches": list(self.warmup_batches)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ScoringSettings:
+        # Through protobuf every number is a float; absent fields take the defaults above.
+        given: dict[str, Any] = {name: int(data[name]) for name in scoring.RANGES if name in data}
+        if data.get("warmup_batches") is not None:
+            given["warmup_batches"] = tuple(int(size) for size in data["warmup_batches"])
+        if "forward" in data:
+            given["forward"] = str(data["forward"])
+        return cls(**given)

@@ -9,7 +9,7 @@ no change.
 
 Diff rules (docs/architecture.md):
     replace         service_name, backend, target (workspace, compute, local interpreter...)
-    update in place model_hash, source_hash, environment_hash, settings
+    update in place model_hash, source_hash, environment_hash, settings, scoring
     nothing else    paths, tags, entry script location on disk, outputs
 """
 
@@ -19,14 +19,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from deployment.settings import ServiceSettings
+from deployment.settings import ScoringSettings, ServiceSettings
 from deployment.targets import AzureTarget, LocalTarget
 
 # The tag naming the stack that owns a deployment ("<project>/<stack>"): a backend that finds a
 # service of the same name tells an interrupted create of this stack from someone else's service.
 OWNER_TAG = "amlgpu-owner"
 REPLACE_KEYS: tuple[str, ...] = ("service_name", "backend", "target")
-UPDATE_KEYS: tuple[str, ...] = ("model_hash", "source_hash", "environment_hash", "settings")
+UPDATE_KEYS: tuple[str, ...] = ("model_hash", "source_hash", "environment_hash", "settings", "scoring")
 BACKENDS: tuple[str, ...] = (LocalTarget.backend, AzureTarget.backend)
 MODEL_VERSION_LENGTH = 12
 
@@ -43,6 +43,9 @@ class DeploymentSpec:
     source_hash: str
     environment_hash: str
     settings: ServiceSettings
+    # The entry script's SCORE_* settings. None: not set (a state written before they were
+    # inputs), so the server runs without those variables, on the scorer's defaults.
+    scoring: ScoringSettings | None = None
     entry_script: str = "score.py"  # relative to the source directory
     # Where the content is on this machine: read by backends, never compared.
     model_dir: str = ""
@@ -64,6 +67,7 @@ class DeploymentSpec:
 
     def to_inputs(self) -> dict[str, Any]:
         """The provider's input property bag (plain values; target fields may be Outputs)."""
+        scoring = {} if self.scoring is None else {"scoring": self.scoring.to_dict()}
         return {
             "service_name": self.service_name,
             "backend": self.backend,
@@ -73,6 +77,7 @@ class DeploymentSpec:
             "source_hash": self.source_hash,
             "environment_hash": self.environment_hash,
             "settings": self.settings.to_dict(),
+            **scoring,
             "entry_script": self.entry_script,
             "model_dir": self.model_dir,
             "source_dir": self.source_dir,
@@ -92,6 +97,7 @@ class DeploymentSpec:
             source_hash=str(props["source_hash"]),
             environment_hash=str(props["environment_hash"]),
             settings=ServiceSettings.from_dict(props["settings"]),
+            scoring=None if props.get("scoring") is None else ScoringSettings.from_dict(props["scoring"]),
             entry_script=str(props.get("entry_script") or cls.entry_script),
             model_dir=str(props.get("model_dir") or ""),
             source_dir=str(props.get("source_dir") or ""),

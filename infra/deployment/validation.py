@@ -9,7 +9,7 @@ from typing import Any
 
 from deployment.settings import AUTH_MODES
 from deployment.spec import BACKENDS
-from rules import values
+from rules import scoring, values
 from rules.checks import Rule, matching, one_of, refusal
 
 # The engine's marker for a value that is not known yet (pulumi.runtime.rpc.UNKNOWN).
@@ -80,7 +80,28 @@ def validate_inputs(news: Mapping[str, Any]) -> list[Problem]:
                 problems.append(
                     ("settings.autoscale", f"min_replicas {low!r} is above max_replicas {high!r}")
                 )
+    problems += _scoring_problems(news.get("scoring"))
     target = news.get("target")
     if target is not None and not _is_unknown(target) and not isinstance(target, Mapping):
         problems.append(("target", f"{target!r} is not allowed: a mapping of the target's fields"))
+    return problems
+
+
+def _scoring_problems(settings: Any) -> list[Problem]:
+    """The entry script's settings, with the scorer's own ranges; absent is allowed (a state
+    written before they were inputs: the scorer's defaults)."""
+    if settings is None or _is_unknown(settings):
+        return []
+    if not isinstance(settings, Mapping):
+        return [("scoring", refusal(settings, "a mapping of " + ", ".join(scoring.VARIABLES)))]
+    problems = [
+        ("scoring." + key, "unknown key; allowed here: " + ", ".join(scoring.VARIABLES))
+        for key in settings
+        if key not in scoring.VARIABLES
+    ]
+    problems += _apply(scoring.RULES, settings, "scoring.")
+    max_batch = settings.get("max_batch")
+    if _is_unknown(max_batch) or scoring.RULES["max_batch"].refuses(max_batch):
+        return problems  # the warm-up sizes are checked against a valid limit only
+    problems += _apply({"warmup_batches": scoring.warmup_batches_rule(int(max_batch))}, settings, "scoring.")
     return problems

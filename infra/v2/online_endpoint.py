@@ -44,6 +44,8 @@ class DeploymentSettings:
     replicas: int
     request_timeout_ms: int
     max_concurrent_requests: int
+    # The server's variables: the entry script's settings and its workers (azure_environment.py).
+    environment_variables: Mapping[str, str] = field(default_factory=dict)
     probe_initial_delay_s: int = 120  # TensorFlow's import and the SavedModel load come first
     probe_period_s: int = 10
     probe_timeout_s: int = 5
@@ -54,6 +56,7 @@ class DeploymentSettings:
             "instance_type": self.instance_type,
             "request_timeout_ms": self.request_timeout_ms,
             "max_concurrent_requests": self.max_concurrent_requests,
+            "environment_variables": dict(sorted(self.environment_variables.items())),
             "probe": [
                 self.probe_initial_delay_s,
                 self.probe_period_s,
@@ -166,6 +169,7 @@ def _deployment(
             model=args.model_id,
             code_configuration=ml.CodeConfigurationArgs(code_id=args.code_id, scoring_script=SCORING_SCRIPT),
             environment_id=args.environment_id,
+            environment_variables=dict(settings.environment_variables),
             # Always set: omitted, the SDK would send Standard_F4s_v2, which this cluster doesn't have.
             instance_type=settings.instance_type,
             # Default = exactly `replicas`; without it a Kubernetes deployment autoscales.

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pulumi
 
 from config import StackConfig
+from deployment.azure_environment import server_variables
 from gpu_aks import GpuAksArgs
 from naming import StackNames
 from v2.assets import ModelAssets, ModelAssetsArgs
@@ -89,6 +90,7 @@ def declare_online_target(
         replicas=service.replicas,
         request_timeout_ms=service.scoring_timeout_ms,
         max_concurrent_requests=service.max_concurrent_requests_per_replica,
+        environment_variables=server_variables(service, cfg.scoring),
     )
     spec = assets.versions.spec(settings.spec_fields())
     endpoint = endpoint_name(cfg.service_name, cfg.name_suffix)

@@ -11,7 +11,13 @@ import pytest
 from azure_cases import CONDA_FILE
 from fakes.azureml_sdk import FakeAzureMl
 
-from deployment.azure_environment import GPU_BASE_IMAGE, build_environment, build_inference_config
+from deployment.azure_environment import (
+    GPU_BASE_IMAGE,
+    build_environment,
+    build_inference_config,
+    server_variables,
+)
+from deployment.settings import ScoringSettings, ServiceSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCORING_SITE = PROJECT_ROOT / ".venv-scoring" / "lib" / "python3.11" / "site-packages"
@@ -65,7 +71,7 @@ def test_build_environment_uses_the_conda_file_on_the_base_image(fake: FakeAzure
     conda_file = tmp_path / "environment.yml"
     conda_file.write_text(CONDA_FILE)
 
-    environment = build_environment(fake.sdk, "mnist-gpu", conda_file)
+    environment = build_environment(fake.sdk, "mnist-gpu", conda_file, {})
 
     assert environment.name == "mnist-gpu-env"
     assert environment.docker.base_image == GPU_BASE_IMAGE
@@ -76,7 +82,7 @@ def test_build_environment_uses_the_conda_file_on_the_base_image(fake: FakeAzure
 
 def test_a_missing_conda_file_is_named(fake: FakeAzureMl, tmp_path: Path):
     with pytest.raises(FileNotFoundError, match="environment_file"):
-        build_environment(fake.sdk, "mnist-gpu", tmp_path / "missing.yml")
+        build_environment(fake.sdk, "mnist-gpu", tmp_path / "missing.yml", {})
 
 
 def test_a_missing_entry_script_is_named(fake: FakeAzureMl, tmp_path: Path):
@@ -149,7 +155,39 @@ def test_the_inference_config_raises_no_azureml_defaults_warning(caplog, tmp_pat
     RealSdk.Environment, RealSdk.InferenceConfig = Environment, InferenceConfig
     conda_file = tmp_path / "environment.yml"  # no comment that names the package
     conda_file.write_text(CONDA_FILE)
-    environment = build_environment(RealSdk, "svc", conda_file)
+    environment = build_environment(RealSdk, "svc", conda_file, {})
     with caplog.at_level("WARNING"):
         build_inference_config(RealSdk, source, "score.py", environment)
     assert "azureml-defaults" not in caplog.text
+
+
+def test_the_server_variables_are_the_environments_variables_and_reach_the_deployment_request(
+    fake: FakeAzureMl, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    """azureml-core 1.61's own serialization of the deployment's environment (what
+    `_build_environment_image_request` sends) carries them; the SDK's placeholder variable and
+    its training-run deprecation warning do not appear."""
+    from azureml.core import Environment
+
+    conda_file = tmp_path / "environment.yml"
+    conda_file.write_text(CONDA_FILE)
+    variables = server_variables(ServiceSettings(cpu_cores=2, memory_gb=4), ScoringSettings(max_batch=64))
+
+    with caplog.at_level("WARNING"):
+        environment = build_environment(fake.sdk, "mnist-gpu", conda_file, variables)
+
+    serialized = Environment._serialize_to_dict(environment)["environmentVariables"]
+    assert serialized == variables
+    assert serialized["SCORE_MAX_BATCH"] == "64" and serialized["WORKER_COUNT"] == "2"
+    assert "EXAMPLE_ENV_VAR" not in serialized
+    assert "deprecated" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("cpu_cores", "memory_gb", "workers"),
+    [(2, 4, 2), (3.86, 12, 3), (2, 1.2, 1), (1, 0.5, 1), (4, 2.6, 3), (0.5, 8, 1)],
+)
+def test_worker_count_is_one_per_whole_core_while_memory_allows(cpu_cores, memory_gb, workers):
+    variables = server_variables(ServiceSettings(cpu_cores=cpu_cores, memory_gb=memory_gb), None)
+
+    assert variables == {"WORKER_COUNT": str(workers)}  # without scoring settings: none of SCORE_*

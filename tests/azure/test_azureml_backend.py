@@ -15,15 +15,11 @@ from azure_cases import DEV_SETTINGS, SP_ENVIRON, WORKSPACE, Progress, assert_no
 from fakes.azureml_sdk import FakeAzureMl
 
 from deployment.azure_environment import GPU_BASE_IMAGE
-from deployment.azureml_backend import (
-    DEPLOYMENT_ID_TAG,
-    MODEL_HASH_TAG,
-    OWNER_TAG,
-    WAIT_TIMEOUT_VARIABLE,
-    AzureMlBackend,
-)
+from deployment.azureml_backend import DEPLOYMENT_ID_TAG, WAIT_TIMEOUT_VARIABLE, AzureMlBackend
+from deployment.azureml_service import MODEL_HASH_TAG
 from deployment.backend import DeploymentFailed
 from deployment.settings import Autoscale
+from deployment.spec import OWNER_TAG
 
 
 def test_create_opens_the_targets_workspace_with_the_resolved_credential(backend, fake, make_spec, progress):

@@ -12,7 +12,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 from deployment.backend import LiveDeployment
 from deployment.provider import ModelDeploymentProvider, backend_for, live_from_outputs, live_outputs
-from deployment.settings import ServiceSettings
+from deployment.settings import ScoringSettings, ServiceSettings
 from deployment.spec import DeploymentSpec
 
 HASH = "c" * 64
@@ -29,6 +29,7 @@ def _inputs(**changes: Any) -> dict[str, Any]:
         source_hash=HASH,
         environment_hash=HASH,
         settings=ServiceSettings(),
+        scoring=ScoringSettings(),
         model_dir="/p/model",
         source_dir="/p/model_service",
         environment_file="/p/model_service/environment.yml",
@@ -89,6 +90,45 @@ def test_check_failures_for_settings(key: str, value: Any, prop: str, reason: st
     failures = _failures(news)
     assert list(failures) == [prop]
     assert reason in failures[prop]
+
+
+SCORING_TABLE = [
+    ("max_batch", 0, "0 is not allowed: a whole number ≥ 1 and ≤ 65536"),
+    ("max_batch", 1.5, "1.5 is not allowed: a whole number ≥ 1 and ≤ 65536"),
+    ("max_body_bytes", 1000, "1000 is not allowed: a whole number ≥ 1024 and ≤ 1073741824"),
+    ("tf_threads", 300, "300 is not allowed: a whole number ≥ 0 and ≤ 256"),
+    ("forward", "gpu", "'gpu' is not allowed: one of auto, tensorflow"),
+    (
+        "warmup_batches",
+        [1, 2048],
+        "[1, 2048] is not allowed: a non-empty list of whole numbers, each ≥ 1 and ≤ the maximum batch "
+        "(1024)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "reason"), SCORING_TABLE)
+def test_check_refuses_scoring_settings_outside_the_scorers_ranges(key: str, value: Any, reason: str):
+    news = _inputs()
+    news["scoring"] = {**news["scoring"], key: value}
+    assert _failures(news) == {f"scoring.{key}": reason}
+
+
+def test_warmup_sizes_are_checked_against_the_batch_limit_sent_with_them():
+    news = _inputs(scoring={**ScoringSettings(max_batch=8).to_dict(), "warmup_batches": [1.0, 9.0]})
+    assert list(_failures(news)) == ["scoring.warmup_batches"]
+    assert "≤ the maximum batch (8)" in _failures(news)["scoring.warmup_batches"]
+
+
+def test_scoring_settings_absent_are_allowed_and_unknown_keys_are_not():
+    news = _inputs()
+    del news["scoring"]
+    assert _failures(news) == {}
+    assert _failures(_inputs(scoring={**ScoringSettings().to_dict(), "workers": 2})) == {
+        "scoring.workers": "unknown key; allowed here: max_batch, max_body_bytes, warmup_batches, "
+        "tf_threads, forward"
+    }
+    assert _failures(_inputs(scoring=UNKNOWN)) == {}
 
 
 def test_target_utilization_is_a_percentage_as_in_the_stack_config():

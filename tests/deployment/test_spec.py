@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deployment.hashing import tree_files, tree_sha256
-from deployment.settings import Autoscale, ServiceSettings
+from deployment.settings import Autoscale, ScoringSettings, ServiceSettings
 from deployment.spec import DeploymentSpec, canonical, diff_inputs
 
 
@@ -103,6 +103,7 @@ def _spec_inputs(**changes: Any) -> dict[str, Any]:
         source_hash=HASH,
         environment_hash=HASH,
         settings=ServiceSettings(),
+        scoring=ScoringSettings(),
         model_dir="/checkout/artifacts/model",
         source_dir="/checkout/model_service",
         environment_file="/checkout/model_service/environment.yml",
@@ -128,6 +129,10 @@ DIFF_TABLE = [
     ({"settings": ServiceSettings(autoscale=Autoscale(enabled=True)).to_dict()}, (), ("settings",)),
     ({"settings": ServiceSettings(auth="token").to_dict()}, (), ("settings",)),
     ({"model_hash": "b" * 64, "target": {"workers": 2}}, ("target",), ("model_hash",)),
+    ({"scoring": ScoringSettings(max_batch=2).to_dict()}, (), ("scoring",)),
+    ({"scoring": ScoringSettings(forward="tensorflow").to_dict()}, (), ("scoring",)),
+    ({"scoring": ScoringSettings(warmup_batches=(1,)).to_dict()}, (), ("scoring",)),
+    ({"scoring": None}, (), ("scoring",)),  # a state from before the scoring settings were inputs
 ]
 
 
@@ -145,6 +150,16 @@ def test_numbers_that_came_back_through_protobuf_as_floats_are_no_change():
         for k, v in floated["settings"].items()
     }
     assert not diff_inputs(old, floated).has_changes
+
+
+def test_scoring_settings_that_came_back_through_protobuf_are_no_change():
+    floated = _spec_inputs()
+    floated["scoring"] = {
+        k: [float(x) for x in v] if isinstance(v, list) else float(v) if isinstance(v, int) else v
+        for k, v in floated["scoring"].items()
+    }
+    assert not diff_inputs(_spec_inputs(), floated).has_changes
+    assert DeploymentSpec.from_inputs(floated).scoring == ScoringSettings()
 
 
 def test_an_unknown_target_during_preview_is_a_replacement():

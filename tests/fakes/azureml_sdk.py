@@ -292,7 +292,7 @@ class FakeAzureMl:
             dict(deployment_config.tags or {}),
         )
         record["compute_name"] = deployment_target.name
-        record["environment"] = {"name": environment.name, "base_image": environment.docker.base_image}
+        record["environment"] = _environment_record(environment)
         record["pending_outcome"] = state["scenario"]["deploy_outcome"]
         record["logs"] = state["scenario"]["logs"]
         state["services"][name] = record
@@ -437,7 +437,7 @@ class FakeAzureMl:
         if "models" in given:
             record["model_ids"] = [m.id for m in given["models"]]
             environment = given["inference_config"].environment
-            record["environment"] = {"name": environment.name, "base_image": environment.docker.base_image}
+            record["environment"] = _environment_record(environment)
         if "tags" in given:
             record["tags"] = dict(given["tags"])
         record["state"] = "Transitioning"
@@ -445,6 +445,15 @@ class FakeAzureMl:
         record["logs"] = state["scenario"]["logs"]
         record["updates"].append(sorted(given))
         self._save(state)
+
+
+def _environment_record(environment: Any) -> dict[str, Any]:
+    """What the service was deployed with: the image's base and the container's variables."""
+    return {
+        "name": environment.name,
+        "base_image": environment.docker.base_image,
+        "variables": dict(environment.environment_variables or {}),
+    }
 
 
 def _tag_matches(tags: dict[str, str], wanted: Any) -> bool:

@@ -220,6 +220,31 @@ def test_local_target_declares_no_azure_resource(model_dir: Path):
     assert deployment.inputs["__provider"]  # the pickled provider other tests hand the provider host
 
 
+def test_the_scoring_settings_reach_the_deployments_inputs_on_local_and_azure(
+    model_dir: Path, dev: ProgramRun
+):
+    local = run_program(
+        {
+            "target": "local",
+            "model": {"dir": str(model_dir)},
+            "scoring": {"maxBatch": 2, "forward": "tensorflow"},
+        },
+        stack="local",
+    )
+
+    assert local.one(MODEL_DEPLOYMENT_TYPE).inputs["scoring"] == {
+        "max_batch": 2,
+        "max_body_bytes": 32 * 1024**2,
+        "warmup_batches": [1],
+        "tf_threads": 1,
+        "forward": "tensorflow",
+    }
+    inputs = dev.one(MODEL_DEPLOYMENT_TYPE).inputs
+    assert inputs["scoring"]["max_batch"] == 1024 and inputs["scoring"]["warmup_batches"] == [1, 8, 256]
+    # The how-to's 2 cores and 4 GB: 2 workers, and as many requests at once per replica.
+    assert inputs["settings"]["max_concurrent_requests_per_replica"] == 2
+
+
 def test_the_repos_local_stack_file_evaluates(model_dir: Path):
     config = stack_config("local")
     config.setdefault("aml-gpu-inference:model", {"dir": str(model_dir)})

@@ -205,7 +205,9 @@ def test_the_deployment_is_pinned_to_the_instance_type_and_replicas(first: Progr
     assert properties["scaleSettings"] == {"scaleType": "Default"}
     # v2's default request timeout is 5 s: it must be the v1 scoring timeout.
     assert properties["requestSettings"]["requestTimeout"] == "PT60S"
-    assert properties["requestSettings"]["maxConcurrentRequestsPerInstance"] == 1
+    # As many requests at once as the inference server has workers (docs/scoring.md, Workers).
+    assert properties["requestSettings"]["maxConcurrentRequestsPerInstance"] == 2
+    assert properties["environmentVariables"]["WORKER_COUNT"] == "2"
     assert properties["codeConfiguration"] == {"codeId": first.one(CODE).id, "scoringScript": "score.py"}
     assert properties["model"] == first.one(MODEL).id
     assert properties["environmentId"] == first.one(ENVIRONMENT).id
@@ -359,3 +361,27 @@ def test_bad_v2_configs_are_rejected_by_value(model_dir: Path, overrides: dict[s
     with pytest.raises(ConfigError) as raised:
         run_program(v2_config(model_dir, **overrides), stack="dev-v2")
     assert expected in str(raised.value)
+
+
+def test_the_deployment_runs_with_the_scoring_settings_and_a_change_rolls_out_a_new_colour(
+    model_dir: Path, first: ProgramRun, spec: str
+):
+    assert first.one(DEPLOYMENT).inputs["properties"]["environmentVariables"] == {
+        "SCORE_MAX_BATCH": "1024",
+        "SCORE_MAX_BODY_BYTES": str(32 * 1024**2),
+        "SCORE_WARMUP_BATCHES": "1,8,256",
+        "SCORE_TF_THREADS": "1",
+        "SCORE_FORWARD": "auto",
+        "WORKER_COUNT": "2",
+    }
+
+    changed = run_program(
+        v2_config(model_dir, scoring={"maxBatch": 64}),
+        stack="dev-v2",
+        mocks=ServingMocks(traffic={"blue": 100}, specs={"blue": spec}),
+    )
+
+    green = by_name(changed, DEPLOYMENT)["online-green"]
+    assert green.inputs["properties"]["environmentVariables"]["SCORE_MAX_BATCH"] == "64"
+    assert green.inputs["properties"]["environmentVariables"]["SCORE_WARMUP_BATCHES"] == "1,8"
+    assert green.inputs["tags"][SPEC_TAG] != spec
