@@ -1,6 +1,13 @@
 """Benchmark-size HTTP fuzz of the entry script in a real azmlinfsrv: prints figures, asserts nothing.
 
     .venv-scoring/bin/python -m bench.fuzz_http --model-dir artifacts/model [--cases 10000] [--workers 2]
+        [--path scoring_uri|direct]
+
+`--path scoring_uri` (the default): the local target's service, deployed by the real LocalBackend
+(what `pulumi up` runs on the local stack) with the fuzz's limits set as the stack's `scoring`
+settings, fuzzed through its scoring URI (the front door's port). `--path direct`: a bare
+azmlinfsrv started with those limits in its environment, fuzzed on its own port (and
+`--entry-script` may name a candidate fix's copy).
 
 Sends `--cases` requests drawn by hypothesis from the same generators the tests use
 (bench/fuzz_cases.py `cases()`: random and near-valid bodies, content types, methods,
@@ -28,8 +35,11 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -44,12 +54,49 @@ from bench.fuzz_wire import (
     request_bytes,
     send,
 )
+from bench.local_service import local_service
 from bench.procfs import rss_kib
 from bench.server import InferenceServer
+from deployment.local_handle import LocalHandle
+from deployment.settings import ScoringSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENTRY_SCRIPT = PROJECT_ROOT / "model_service" / "score.py"
 AZMLINFSRV = Path(sys.executable).with_name("azmlinfsrv")  # the scoring environment's
+PATHS = ("scoring_uri", "direct")
+FUZZ_SCORING = ScoringSettings(max_batch=MAX_BATCH, max_body_bytes=MAX_BODY, warmup_batches=(1,))
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the cases go (`port`), and the server whose workers and log are watched."""
+
+    port: int
+    server_port: int  # the gunicorn master's --port: the release's own on the scoring_uri path
+    log_path: Path
+
+
+@contextmanager
+def fuzz_target(path: str, args: argparse.Namespace, work_dir: Path) -> Iterator[Target]:
+    if path == "scoring_uri":
+        with local_service(
+            args.model_dir, work_dir / "state", name="fuzz", workers=args.workers, scoring=FUZZ_SCORING
+        ) as live:
+            release = LocalHandle.from_dict(live.handle).release
+            port = urlsplit(live.scoring_uri).port
+            assert port is not None
+            yield Target(port, release.port, release.log_path)
+        return
+    with InferenceServer(
+        AZMLINFSRV,
+        args.entry_script,
+        args.model_dir,
+        args.workers,
+        work_dir / "azmlinfsrv.log",
+        cwd=PROJECT_ROOT,
+        extra_env=FUZZ_SCORING.environment(),
+    ) as server:
+        yield Target(server.port, server.port, server.log_path)
 
 
 @dataclass
@@ -187,32 +234,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--upload-mib", type=int, default=256)
-    parser.add_argument("--entry-script", type=Path, default=ENTRY_SCRIPT, help="e.g. a candidate fix's copy")
+    parser.add_argument(
+        "--entry-script",
+        type=Path,
+        default=ENTRY_SCRIPT,
+        help="--path direct only: e.g. a candidate fix's copy",
+    )
+    parser.add_argument("--path", choices=PATHS, default=PATHS[0], help="where the cases are sent")
     args = parser.parse_args(argv)
     if not (args.model_dir / "saved_model.pb").exists():
         parser.error(f"--model-dir: {str(args.model_dir)!r} holds no saved_model.pb (run `make model`)")
+    if args.path != "direct" and args.entry_script != ENTRY_SCRIPT:
+        parser.error("--entry-script: only with --path direct (the local target deploys model_service/)")
 
     with (
-        tempfile.TemporaryDirectory(prefix="fuzz-http-") as log_dir,
-        InferenceServer(
-            AZMLINFSRV,
-            args.entry_script,
-            args.model_dir,
-            args.workers,
-            Path(log_dir) / "azmlinfsrv.log",
-            cwd=PROJECT_ROOT,
-            extra_env={
-                "SCORE_MAX_BATCH": str(MAX_BATCH),
-                "SCORE_MAX_BODY_BYTES": str(MAX_BODY),
-                "SCORE_WARMUP_BATCHES": "1",
-            },
-        ) as server,
+        tempfile.TemporaryDirectory(prefix="fuzz-http-") as work_dir,
+        fuzz_target(args.path, args, Path(work_dir)) as server,
     ):
-        watch = WorkerWatch(server.port, server.log_path)
+        watch = WorkerWatch(server.server_port, server.log_path)
         print(
-            f"azmlinfsrv with {args.entry_script} on port {server.port}: "
+            f"azmlinfsrv with {args.entry_script} via {args.path} on port {server.port}: "
             f"master {watch.master}, workers {sorted(watch.workers)}; "
-            f"SCORE_MAX_BATCH={MAX_BATCH} SCORE_MAX_BODY_BYTES={MAX_BODY}",
+            + " ".join(f"{name}={value}" for name, value in FUZZ_SCORING.environment().items()),
             flush=True,
         )
 
@@ -229,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         changes = watch.changes()
         errors_logged = watch.server_errors()
 
-    print("\n== HTTP fuzz against azmlinfsrv ==")
+    print(f"\n== HTTP fuzz against azmlinfsrv ({args.path}) ==")
     print(f"cases sent:            {tally.sent} in {elapsed:.0f} s ({tally.sent / elapsed:.0f}/s)")
     print(f"replies by status:     {dict(sorted(tally.by_status.items()))}")
     print(f"5xx replies:           {tally.count_5xx} by kind: {dict(tally.status_5xx_by_kind)}")

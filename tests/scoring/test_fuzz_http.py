@@ -1,10 +1,13 @@
-"""Fuzzing the entry script inside a real azmlinfsrv over real HTTP.
+"""Fuzzing the entry script inside a real azmlinfsrv over real HTTP, through the local target's
+scoring URI: the service is deployed by the real LocalBackend (what `pulumi up` runs on the
+local stack), with the fuzz's small limits set as the stack sets them (`ScoringSettings`, the
+`scoring` config section), and every case goes through the front door's port.
 
 Every case of bench/fuzz_cases.py `cases()` (random and near-valid bodies, content types, methods,
 oversized and chunked bodies) is sent over a raw socket, and the reply must be what the case
 demands: the right status, a message naming the problem, never a 5xx. Afterwards the server must
-be the same server: no worker crashed or was restarted (`WorkerWatch`: the gunicorn master's
-worker pids and its log), and it still scores.
+be the same server: no worker crashed or was restarted (`WorkerWatch`: the release's gunicorn
+master's worker pids and the release's server.log), and it still scores.
 
 `abuse_cases` (bench/fuzz_wire.py) draws broken HTTP framing (bodies shorter than their
 Content-Length, cut or malformed chunked encoding, invalid framing headers, compressed bodies,
@@ -16,7 +19,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import given
@@ -24,7 +29,9 @@ from hypothesis import strategies as st
 
 from bench.fuzz_cases import FLOAT32_CT, JSON_CT, MAX_BATCH, MAX_BODY, UINT8_CT, Case, cases, check_reply
 from bench.fuzz_wire import WorkerWatch, abuse_cases, check_abuse_reply, request_bytes, send, valid_uint8
-from tests.scoring.server import ENTRY_SCRIPT, AzmlinfsrvProcess
+from bench.local_service import local_service
+from deployment.local_handle import LocalHandle
+from deployment.settings import ScoringSettings
 from tests.scoring.test_fuzz_scorer import fuzz_settings
 
 pytestmark = pytest.mark.slow
@@ -33,33 +40,33 @@ pytestmark = pytest.mark.slow
 # The server and the tests
 
 
-@pytest.fixture(scope="module")
-def server(trained_model_dir: Path) -> Iterator[AzmlinfsrvProcess]:
-    process = AzmlinfsrvProcess(
-        ENTRY_SCRIPT,
-        trained_model_dir,
-        workers=1,
-        env={
-            "SCORE_MAX_BATCH": str(MAX_BATCH),
-            "SCORE_MAX_BODY_BYTES": str(MAX_BODY),
-            "SCORE_WARMUP_BATCHES": "1",
-        },
-    )
-    try:
-        process.start()
-        yield process
-    finally:
-        process.close()
+# The fuzz's limits, set through the stack's scoring settings.
+FUZZ_SCORING = ScoringSettings(max_batch=MAX_BATCH, max_body_bytes=MAX_BODY, warmup_batches=(1,))
+
+
+@dataclass(frozen=True)
+class Service:
+    port: int  # the scoring URI's
+    release_port: int  # the release's own (its gunicorn master is found by it)
+    log_path: Path  # the release's server.log
 
 
 @pytest.fixture(scope="module")
-def watch(server: AzmlinfsrvProcess) -> WorkerWatch:
-    assert server.port is not None
-    return WorkerWatch(server.port, server.log_path)
+def server(trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    state_dir = tmp_path_factory.mktemp("fuzz-state")
+    with local_service(trained_model_dir, state_dir, name="fuzz", workers=1, scoring=FUZZ_SCORING) as live:
+        release = LocalHandle.from_dict(live.handle).release
+        port = urlsplit(live.scoring_uri).port
+        assert port is not None and port != release.port
+        yield Service(port, release.port, release.log_path)
 
 
-def assert_same_server_still_scoring(server: AzmlinfsrvProcess, watch: WorkerWatch) -> None:
-    assert server.port is not None
+@pytest.fixture(scope="module")
+def watch(server: Service) -> WorkerWatch:
+    return WorkerWatch(server.release_port, server.log_path)
+
+
+def assert_same_server_still_scoring(server: Service, watch: WorkerWatch) -> None:
     reply = send(server.port, request_bytes(Case("probe", valid_uint8(2), UINT8_CT, images=2), server.port))
     assert reply.status == 200 and len(json.loads(reply.body)) == 2, reply
     assert watch.changes() == ""
@@ -69,9 +76,8 @@ def assert_same_server_still_scoring(server: AzmlinfsrvProcess, watch: WorkerWat
 @fuzz_settings(300)
 @given(case=cases())
 def test_every_fuzzed_request_gets_the_reply_the_contract_demands(
-    server: AzmlinfsrvProcess, watch: WorkerWatch, case: Case
+    server: Service, watch: WorkerWatch, case: Case
 ) -> None:
-    assert server.port is not None
     reply = send(server.port, request_bytes(case, server.port), method=case.method)
     check_reply(case, reply.status, reply.content_type, reply.body)
 
@@ -79,19 +85,17 @@ def test_every_fuzzed_request_gets_the_reply_the_contract_demands(
 @fuzz_settings(60)
 @given(data=st.data())
 def test_broken_http_framing_is_refused_with_a_4xx_naming_it(
-    server: AzmlinfsrvProcess, watch: WorkerWatch, data: st.DataObject
+    server: Service, watch: WorkerWatch, data: st.DataObject
 ) -> None:
-    assert server.port is not None
     case = data.draw(abuse_cases(server.port))
     check_abuse_reply(case, send(server.port, case.data, half_close=case.half_close))
 
 
 def test_a_body_declared_far_over_the_limit_is_refused_before_it_is_sent(
-    server: AzmlinfsrvProcess, watch: WorkerWatch
+    server: Service, watch: WorkerWatch
 ) -> None:
     """Only the headers of a 64 GiB upload are sent: a server that tried to read the body before
     refusing would wait for bytes that never come (SEND_TIMEOUT_S), not answer 413."""
-    assert server.port is not None
     head = (
         f"POST /score HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nContent-Type: {JSON_CT}\r\n"
         f"Content-Length: {64 * 1024**3}\r\n\r\n"
@@ -102,16 +106,15 @@ def test_a_body_declared_far_over_the_limit_is_refused_before_it_is_sent(
 
 
 def test_a_chunked_body_over_the_limit_is_refused_after_the_limit(
-    server: AzmlinfsrvProcess, watch: WorkerWatch
+    server: Service, watch: WorkerWatch
 ) -> None:
-    assert server.port is not None
     case = Case("chunked 10x", b"\x00" * (10 * MAX_BODY), FLOAT32_CT, status=413, chunked=True)
     reply = send(server.port, request_bytes(case, server.port, chunk_size=65536))
     assert reply.status == 413 and "over the limit" in json.loads(reply.body)["message"]
 
 
 def test_after_the_fuzzing_the_same_workers_still_score_and_no_5xx_was_logged(
-    server: AzmlinfsrvProcess, watch: WorkerWatch
+    server: Service, watch: WorkerWatch
 ) -> None:
     """Runs last in this module (pytest keeps file order): covers every request sent above."""
     assert_same_server_still_scoring(server, watch)
