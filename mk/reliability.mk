@@ -2,7 +2,7 @@
 # Both print figures and assert nothing; the CI-sized fuzz and the fault and secrets tests run
 # with `make test`.
 #
-#   make fuzz                     >= 10,000 fuzzed requests against a real azmlinfsrv (FUZZ_CASES)
+#   make fuzz                     >= 10,000 fuzzed requests through a local deployment's scoring URI (FUZZ_CASES)
 #   make soak                     the local target at concurrency 32 for 60 s (SOAK_CONCURRENCY, SOAK_SECONDS)
 #   make fuzz-tests FUZZ_EXAMPLES=2000   the fuzz tests with more examples per property
 #   make hostile-clients          broken and hostile clients against the local scoring URI (also in make test)
