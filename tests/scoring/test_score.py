@@ -677,3 +677,11 @@ def test_logging_config_is_the_servers_own_with_gunicorns_access_line_silenced()
     assert ours == servers
     for name in ("azmlinfsrv", "gunicorn.error"):  # readiness ("init has completed") and errors
         assert ours["loggers"][name]["level"] == "INFO"
+
+
+def test_the_benchs_entry_scripts_log_as_the_service_does() -> None:
+    # The constant floor must pay the same per-request log lines as our scorer (azmlinfsrv loads a
+    # logging.json beside the entry script): with the server's default config it would also write
+    # gunicorn's access line, a floor lower than the server's and a ratio flattering ours.
+    variants_config = ROOT / "bench" / "variants" / "logging.json"
+    assert variants_config.resolve() == (ROOT / "model_service" / "logging.json").resolve()
