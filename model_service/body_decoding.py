@@ -9,6 +9,7 @@ a body holds in it; the digits back as JSON.
 from __future__ import annotations
 
 import enum
+import functools
 
 import numpy as np
 import orjson
@@ -28,6 +29,9 @@ class Encoding(enum.Enum):
 SUPPORTED_CONTENT_TYPES = ", ".join(encoding.value for encoding in Encoding)
 
 
+# Clients send the same few Content-Type values: each is parsed once per worker. Bounded, so
+# that a client sending ever new values cannot grow it; refused values raise and are not kept.
+@functools.lru_cache(maxsize=64)
 def parse_content_type(header: str | None) -> Encoding:
     """The body encoding a Content-Type header selects; no header means JSON (the how-to's client)."""
     if header is None or not header.strip():

@@ -93,7 +93,8 @@ class Scorer:
 
     def score(self, body: bytes, encoding: Encoding) -> bytes:
         """A request body in `encoding` -> the JSON list of predicted digits. Raises ScoringError."""
-        if self._forward is None:
+        forward = self._forward
+        if forward is None:
             raise NotReady("the model is not loaded yet")
-        images = decode_body(body, encoding, self.settings.max_batch)
-        return encode_digits(self.predict(images))
+        # decode_body returns only [n, 784] uint8 or float32: predict()'s checks are for other callers.
+        return encode_digits(forward.digits(decode_body(body, encoding, self.settings.max_batch)))
