@@ -16,9 +16,12 @@ process drives /score closed-loop at each concurrency and images-per-request:
 Our entry script is served as the local target serves it: deployed by the real LocalBackend (the
 code `pulumi up` runs for the local stack), and each of its cells is driven twice, `path`
 `direct` (the release's own port) and `scoring_uri` (the service's scoring URI, the front door's
-port), the same processes either way, in alternating rounds (direct, uri, uri, direct, direct,
-uri, ...: `--path-rounds` each) so that a neighbour's load falls on both paths alike; each path's
-figures are the medians of its rounds, and the run prints scoring_uri / direct for every cell.
+port), the same processes either way; the run prints scoring_uri / direct for every cell.
+
+At each worker count all the variants' servers run at once, and the cells that send the same body
+(constant, howto and ours_json with JSON, on both paths) are measured together in alternating
+rounds (a b c c b a a b c: `--rounds` each), so that a neighbour's load falls on all of them
+alike; each cell's figures are the medians of its rounds.
 
 In the same run the limits are measured alone on one core (bench/limits.py): orjson of a 256-image
 body into float32, and the model's tf.function forward at batch 256. The run prints a table, the
@@ -84,7 +87,7 @@ class Matrix:
     warmup_s: float
     max_requests: int
     limit_seconds: float
-    path_rounds: int = 3  # rounds per path when a cell is measured both ways
+    rounds: int = 3  # rounds per cell when cells sending the same body are measured together
 
 
 def parse_env(pairs: Sequence[str]) -> dict[str, str]:
@@ -192,10 +195,15 @@ def run_matrix(
     driver: str,
     work_dir: Path,
 ) -> tuple[list[report.Row], dict[str, list[int]], list[str]]:
-    """Serve and drive every cell; returns the rows, each variant's 256-image answers, and failures."""
+    """Serve and drive every cell; returns the rows, each variant's 256-image answers, and failures.
+
+    At each worker count every script is served at once, and the cells that send the same body
+    (the floor, the how-to and ours with JSON; on every path) are measured together in alternating
+    rounds: each ratio the run prints compares figures taken side by side in time."""
     pixels = digit_images(max(matrix.images))
+    formats = sorted({fmt for script in scripts for fmt in script.variants.values()})
     bodies: dict[tuple[str, int], Path] = {}
-    for fmt in {fmt for script in scripts for fmt in script.variants.values()}:
+    for fmt in formats:
         for images in matrix.images:
             path = work_dir / f"body-{fmt}-{images}.bin"
             path.write_bytes(BODY_FORMATS[fmt].encode(pixels[:images]))
@@ -204,27 +212,34 @@ def run_matrix(
     rows: list[report.Row] = []
     answers: dict[str, list[int]] = {}
     failures: list[str] = []
-    for script in scripts:
-        for workers in matrix.workers:
-            began = time.perf_counter()
-            try:
-                with serve(script, model_dir, workers, work_dir) as urls:
-                    print(
-                        f"[{script.name} w={workers}] ready in {time.perf_counter() - began:.1f} s: "
-                        + ", ".join(f"{path} {url}" for path, url in urls.items()),
-                        flush=True,
-                    )
-                    for variant, fmt in script.variants.items():
-                        for images in matrix.images:
-                            cells = [Cell(variant, fmt, images, workers, p, u) for p, u in urls.items()]
-                            try:
-                                rows += drive_variant(matrix, cells, bodies[(fmt, images)], driver, answers)
-                            except RuntimeError as error:
-                                failures.append(str(error))
-                                print(f"  FAILED {error}", flush=True)
-            except (NotHealthy, DeploymentFailed) as error:
-                failures.append(str(error))
-                print(f"  FAILED {error}", flush=True)
+    for workers in matrix.workers:
+        with contextlib.ExitStack() as servers:
+            served: list[tuple[ServedScript, dict[str, str]]] = []
+            for script in scripts:
+                began = time.perf_counter()
+                try:
+                    urls = servers.enter_context(serve(script, model_dir, workers, work_dir))
+                except (NotHealthy, DeploymentFailed) as error:
+                    failures.append(str(error))
+                    print(f"  FAILED {error}", flush=True)
+                    continue
+                served.append((script, urls))
+                print(
+                    f"[{script.name} w={workers}] ready in {time.perf_counter() - began:.1f} s: "
+                    + ", ".join(f"{path} {url}" for path, url in urls.items()),
+                    flush=True,
+                )
+            for fmt in formats:
+                for images in matrix.images:
+                    cells = [
+                        Cell(variant, fmt, images, workers, path, url)
+                        for script, urls in served
+                        for variant, variant_fmt in script.variants.items()
+                        if variant_fmt == fmt
+                        for path, url in urls.items()
+                    ]
+                    if cells:
+                        rows += drive_group(matrix, cells, bodies[(fmt, images)], driver, answers, failures)
     return rows, answers, failures
 
 
@@ -263,49 +278,62 @@ def serve(script: ServedScript, model_dir: Path, workers: int, work_dir: Path) -
         yield {"direct": server.score_url}
 
 
-def drive_variant(
-    matrix: Matrix, cells: Sequence[Cell], body_path: Path, driver: str, answers: dict[str, list[int]]
+def drive_group(
+    matrix: Matrix,
+    cells: Sequence[Cell],
+    body_path: Path,
+    driver: str,
+    answers: dict[str, list[int]],
+    failures: list[str],
 ) -> list[report.Row]:
-    """Check one variant answers correctly on every path and warm every worker, then measure
-    each concurrency on each path in turn (paths side by side in time: the machine is shared)."""
+    """Check that each cell answers correctly and warm its workers (a cell that does not is
+    reported and left out), then measure each concurrency on all of them together."""
     content_type = BODY_FORMATS[cells[0].fmt].content_type
+    checked = []
     for cell in cells:
         status, payload = post(cell.url, body_path.read_bytes(), content_type)
-        digits = check_predictions(cell.variant, status, payload, cell.images)
+        try:
+            digits = check_predictions(cell.variant, status, payload, cell.images)
+        except RuntimeError as error:
+            failures.append(str(error))
+            print(f"  FAILED {error}", flush=True)
+            continue
         if digits is not None and cell.images == max(matrix.images):
             answers[cell.variant] = digits
         warm = LoadSpec(cell.url, body_path, content_type, 2 * cell.workers, matrix.warmup_s, 10_000)
         run_load(driver, warm)  # first calls per worker (tracing, caches) are not part of the figures
+        checked.append(cell)
     rows = []
     for concurrency in matrix.concurrency:
-        if len(cells) == 1:
-            rows.append(measure(matrix, cells[0], concurrency, body_path, content_type, driver))
-        else:
-            rows += measure_paths(matrix, cells, concurrency, body_path, content_type, driver)
+        if len(checked) == 1:
+            rows.append(measure(matrix, checked[0], concurrency, body_path, content_type, driver))
+        elif checked:
+            rows += measure_together(matrix, checked, concurrency, body_path, content_type, driver)
     return rows
 
 
-def round_order(paths: int, rounds: int) -> list[int]:
-    """Which path each round measures: 0 1 1 0 0 1 ... for two paths (each path first and last
-    in turn, so a load that rises or falls during the cell weighs on every path alike)."""
+def round_order(cells: int, rounds: int) -> list[int]:
+    """Which cell each round measures: 0 1 1 0 0 1 for two cells and three rounds, 0 1 2 2 1 0 ...
+    for three (each cell first and last in turn, so a load that rises or falls while they are
+    measured weighs on all of them alike)."""
     order: list[int] = []
     for turn in range(rounds):
-        sequence = list(range(paths))
+        sequence = list(range(cells))
         order += sequence if turn % 2 == 0 else sequence[::-1]
     return order
 
 
-def measure_paths(
+def measure_together(
     matrix: Matrix, cells: Sequence[Cell], concurrency: int, body_path: Path, content_type: str, driver: str
 ) -> list[report.Row]:
-    """One concurrency on every path of the same processes, in alternating rounds; per path the
-    median round (req/s, p50 and p99 each), with the errors of all its rounds."""
+    """One concurrency on every cell, in alternating rounds; per cell the median round (req/s,
+    p50 and p99 each), with the errors of all its rounds."""
     round_s = max(1.0, float(int(matrix.duration_s / 2)))
     short = Matrix(**{**matrix.__dict__, "duration_s": round_s})
-    by_path: dict[int, list[report.Row]] = {index: [] for index in range(len(cells))}
-    for index in round_order(len(cells), matrix.path_rounds):
-        by_path[index].append(measure(short, cells[index], concurrency, body_path, content_type, driver))
-    return [report.median_row(rounds) for rounds in by_path.values()]
+    by_cell: dict[int, list[report.Row]] = {index: [] for index in range(len(cells))}
+    for index in round_order(len(cells), matrix.rounds):
+        by_cell[index].append(measure(short, cells[index], concurrency, body_path, content_type, driver))
+    return [report.median_row(rounds) for rounds in by_cell.values()]
 
 
 def measure(
@@ -411,9 +439,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=None, help="seconds per cell; default 5 (quick 2)")
     parser.add_argument("--warmup", type=float, default=None, help="warm-up seconds; default 1 (quick 0.5)")
     parser.add_argument("--max-requests", type=int, default=50_000, help="per cell")
-    parser.add_argument(
-        "--path-rounds", type=int, default=3, help="alternating rounds per path (cells measured both ways)"
-    )
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per cell measured together")
     parser.add_argument("--limit-seconds", type=float, default=None, help="per limit; default 2 (quick 0.5)")
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
     parser.add_argument(
@@ -453,7 +479,7 @@ def build_matrix(args: argparse.Namespace) -> Matrix:
         warmup_s=args.warmup or (0.5 if quick else 1.0),
         max_requests=args.max_requests,
         limit_seconds=args.limit_seconds or (0.5 if quick else 2.0),
-        path_rounds=_int_list("--path-rounds", str(args.path_rounds))[0],
+        rounds=_int_list("--rounds", str(args.rounds))[0],
     )
 
 

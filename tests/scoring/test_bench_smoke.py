@@ -95,10 +95,11 @@ def test_percentile_is_nearest_rank() -> None:
     assert math.isnan(percentile([], 0.5))
 
 
-def test_paths_alternate_so_each_leads_in_turn() -> None:
+def test_cells_measured_together_alternate_so_each_leads_in_turn() -> None:
     from bench.score_throughput import round_order
 
     assert round_order(2, 3) == [0, 1, 1, 0, 0, 1]
+    assert round_order(3, 3) == [0, 1, 2, 2, 1, 0, 0, 1, 2]
     assert round_order(2, 1) == [0, 1]
 
 
