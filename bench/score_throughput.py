@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import subprocess
@@ -329,7 +330,7 @@ def measure_together(
     """One concurrency on every cell, in alternating rounds; per cell the median round (req/s,
     p50 and p99 each), with the errors of all its rounds."""
     round_s = max(1.0, float(int(matrix.duration_s / 2)))
-    short = Matrix(**{**matrix.__dict__, "duration_s": round_s})
+    short = dataclasses.replace(matrix, duration_s=round_s)
     by_cell: dict[int, list[report.Row]] = {index: [] for index in range(len(cells))}
     for index in round_order(len(cells), matrix.rounds):
         by_cell[index].append(measure(short, cells[index], concurrency, body_path, content_type, driver))
