@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from model_service import augment, train
+from model_service import augment, train, training_options
 
 TARGET_SECONDS = 60.0
 
@@ -46,8 +46,8 @@ class Outcome:
 
 
 CONFIGURATIONS = {
-    "fixed": train.TrainingOptions(epochs=20, batch_size=32, patience=0),
-    "early stopping": train.TrainingOptions(),
+    "fixed": training_options.TrainingOptions(epochs=20, batch_size=32, patience=0),
+    "early stopping": training_options.TrainingOptions(),
 }
 
 

@@ -30,12 +30,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -43,67 +41,16 @@ import numpy as np
 
 from model_service import mnist
 from model_service.model_dir import METADATA_FILE, check_replaceable, replace_dir
-
-DEFAULT_EPOCHS = 20  # at most, with early stopping
-DEFAULT_PATIENCE = 2
-# An epoch counts as better when the validation accuracy rises by more than this (0.1 points):
-# on a large set it creeps up by single images for many epochs after the held-out accuracy has
-# stopped improving (docs/model.md).
-_MIN_ACCURACY_GAIN = 0.001
-DEFAULT_VALIDATION_FRACTION = 0.1
-# Below this many training images, setting a validation split aside costs more held-out accuracy
-# than early stopping saves time (the digits: docs/model.md), so small sets train all epochs.
-DEFAULT_EARLY_STOPPING_MIN_EXAMPLES = 10_000
-DEFAULT_SEED = mnist.DIGITS_SPLIT_SEED
-DEFAULT_TEST_FRACTION = mnist.DIGITS_TEST_FRACTION
-# batch_size_for: about this many steps per epoch, in powers of two between the bounds. Small
-# sets keep small batches (more updates per epoch); large ones get batches that keep Keras' per-step
-# cost small against the step's arithmetic (docs/model.md).
-_STEPS_PER_EPOCH = 400
-_BATCH_BOUNDS = (32, 256)
-# What a previous run of this script leaves in DIR: only such a directory may be replaced.
-
-
-def batch_size_for(train_examples: int) -> int:
-    """The power of two nearest train_examples / 400 steps, within 32..256 (1,294 digits: 32;
-    54,000 images: 128)."""
-    low, high = _BATCH_BOUNDS
-    target = max(train_examples / _STEPS_PER_EPOCH, 1.0)
-    return int(min(max(2 ** round(math.log2(target)), low), high))
-
-
-@dataclass(frozen=True)
-class TrainingOptions:
-    """How to train; `batch_size` None picks `batch_size_for` the set. Early stopping (and its
-    validation split) is on for sets of at least `early_stopping_min_examples` images; `patience`
-    0 turns it off."""
-
-    epochs: int = DEFAULT_EPOCHS
-    batch_size: int | None = None
-    patience: int = DEFAULT_PATIENCE
-    validation_fraction: float = DEFAULT_VALIDATION_FRACTION
-    early_stopping_min_examples: int = DEFAULT_EARLY_STOPPING_MIN_EXAMPLES
-    seed: int = DEFAULT_SEED
-    learning_rate: float = 1e-3
-
-    def __post_init__(self) -> None:
-        for name, low in (
-            ("epochs", 1),
-            ("batch_size", 1),
-            ("patience", 0),
-            ("early_stopping_min_examples", 0),
-        ):
-            value = getattr(self, name)
-            if name == "batch_size" and value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name}: {value!r} is not allowed (allowed: an integer >= {low})")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate: {self.learning_rate!r} is not allowed (allowed: > 0)")
-        if not 0.0 < self.validation_fraction < 1.0:
-            raise ValueError(
-                f"validation_fraction: {self.validation_fraction!r} is not allowed (allowed: 0 < x < 1)"
-            )
+from model_service.training_options import (
+    DEFAULT_EPOCHS,
+    DEFAULT_PATIENCE,
+    DEFAULT_SEED,
+    DEFAULT_TEST_FRACTION,
+    DEFAULT_VALIDATION_FRACTION,
+    MIN_ACCURACY_GAIN,
+    TrainingOptions,
+    batch_size_for,
+)
 
 
 def train_and_save(
@@ -166,7 +113,7 @@ def _train_into(
     if validation_set is not None:
         early_stopping = keras.callbacks.EarlyStopping(
             monitor="val_accuracy",
-            min_delta=_MIN_ACCURACY_GAIN,
+            min_delta=MIN_ACCURACY_GAIN,
             patience=options.patience,
             restore_best_weights=True,
         )

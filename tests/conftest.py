@@ -17,7 +17,12 @@ SCORING_PYTHON = PROJECT_ROOT / ".venv-scoring" / "bin" / "python"
 PROGRAM_PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
 
 # The files a trained model depends on: a change to any of them trains a new test model.
-_MODEL_INPUTS = ("model_service/train.py", "model_service/model.py", "model_service/mnist.py")
+_MODEL_INPUTS = (
+    "model_service/train.py",
+    "model_service/training_options.py",
+    "model_service/model.py",
+    "model_service/mnist.py",
+)
 
 
 def _model_inputs_digest() -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model_service import augment, mnist, train
+from model_service import augment, mnist, train, training_options
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -116,12 +116,16 @@ def _variables(model_dir: Path) -> list[np.ndarray]:
 @pytest.mark.slow
 def test_same_seed_same_model_and_different_seed_different_model(tmp_path: Path, small_split, capsys):
     train_set, test_set = small_split
-    options = train.TrainingOptions(epochs=2, seed=7)
+    options = training_options.TrainingOptions(epochs=2, seed=7)
 
     first = train.train_and_save(train_set, test_set, tmp_path / "a", options, source="digits")
     second = train.train_and_save(train_set, test_set, tmp_path / "b", options, source="digits")
     train.train_and_save(
-        train_set, test_set, tmp_path / "c", train.TrainingOptions(epochs=2, seed=8), source="digits"
+        train_set,
+        test_set,
+        tmp_path / "c",
+        training_options.TrainingOptions(epochs=2, seed=8),
+        source="digits",
     )
 
     assert first == second
@@ -139,11 +143,13 @@ def test_same_seed_same_model_and_different_seed_different_model(tmp_path: Path,
 def test_training_again_replaces_a_previous_model_and_leaves_no_staging(tmp_path: Path, small_split):
     train_set, test_set = small_split
     out = tmp_path / "model"
-    train.train_and_save(train_set, test_set, out, train.TrainingOptions(epochs=1, seed=1), source="digits")
+    train.train_and_save(
+        train_set, test_set, out, training_options.TrainingOptions(epochs=1, seed=1), source="digits"
+    )
     before = _variables(out)
 
     metadata = train.train_and_save(
-        train_set, test_set, out, train.TrainingOptions(epochs=1, seed=2), source="digits"
+        train_set, test_set, out, training_options.TrainingOptions(epochs=1, seed=2), source="digits"
     )
 
     assert json.loads((out / "metadata.json").read_text()) == metadata
@@ -164,7 +170,11 @@ def test_a_failure_after_export_leaves_nothing_behind(tmp_path: Path, small_spli
 
     with pytest.raises(RuntimeError, match="exported model unreadable"):
         train.train_and_save(
-            train_set, test_set, tmp_path / "model", train.TrainingOptions(epochs=1), source="digits"
+            train_set,
+            test_set,
+            tmp_path / "model",
+            training_options.TrainingOptions(epochs=1),
+            source="digits",
         )
     assert list(tmp_path.iterdir()) == []
 
@@ -174,7 +184,7 @@ def test_a_failure_after_export_leaves_nothing_behind(tmp_path: Path, small_spli
 )
 def test_training_options_name_the_bad_field(field: str, value: object):
     with pytest.raises(ValueError, match=rf"{field}: {value!r} is not allowed"):
-        train.TrainingOptions(**{field: value})
+        training_options.TrainingOptions(**{field: value})
 
 
 # --- the command line --------------------------------------------------------------------------
@@ -251,12 +261,12 @@ def test_cli_usage_errors(tmp_path: Path, args: list[str], message: str):
 
 @pytest.mark.parametrize("examples", [1, 100, 1_294, 12_800, 54_000, 1_000_000])
 def test_batch_size_fits_the_set_about_400_steps_per_epoch_within_32_to_256(examples: int):
-    batch = train.batch_size_for(examples)
+    batch = training_options.batch_size_for(examples)
 
     assert batch & (batch - 1) == 0 and 32 <= batch <= 256
     if 32 < batch < 256:
         assert 400 / 2**0.5 <= examples / batch <= 400 * 2**0.5
-    assert train.batch_size_for(examples * 4) >= batch
+    assert training_options.batch_size_for(examples * 4) >= batch
 
 
 @pytest.mark.slow
@@ -266,7 +276,7 @@ def test_early_stopping_stops_and_restores_the_best_epochs_weights(tmp_path: Pat
 
     train_set, test_set = small_split
     # A large step on 300 images: the validation accuracy stops rising within a few epochs.
-    options = train.TrainingOptions(
+    options = training_options.TrainingOptions(
         epochs=30, patience=2, learning_rate=0.01, validation_fraction=0.2, early_stopping_min_examples=0
     )
 
@@ -294,12 +304,12 @@ def test_a_set_under_the_early_stopping_minimum_trains_every_epoch_on_every_imag
     train_set, test_set = small_split
 
     metadata = train.train_and_save(
-        train_set, test_set, tmp_path / "model", train.TrainingOptions(epochs=2), source="digits"
+        train_set, test_set, tmp_path / "model", training_options.TrainingOptions(epochs=2), source="digits"
     )
 
-    assert len(train_set) < train.DEFAULT_EARLY_STOPPING_MIN_EXAMPLES
+    assert len(train_set) < training_options.DEFAULT_EARLY_STOPPING_MIN_EXAMPLES
     assert (metadata["epochs_run"], metadata["validation_examples"]) == (2, 0)
-    assert metadata["batch_size"] == train.batch_size_for(len(train_set))
+    assert metadata["batch_size"] == training_options.batch_size_for(len(train_set))
 
 
 def test_augmented_set_keeps_each_images_label_and_is_reproducible():
