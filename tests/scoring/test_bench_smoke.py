@@ -19,7 +19,7 @@ from bench.loadgen import build_request, percentile
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CSV_HEADER = "variant,path,images_per_request,concurrency,workers,req_per_s,images_per_s,p50_ms,p99_ms,errors"
-VARIANTS = ("constant", "howto", "ours_uint8")
+VARIANTS = ("constant", "essential", "howto", "ours_uint8")
 IMAGES = (1, 4)
 
 
@@ -112,3 +112,19 @@ def test_a_cell_measured_in_rounds_reports_each_figures_median_and_all_errors() 
     merged = median_row([row(900.0, 9.0, 0), row(300.0, 30.0, 1), row(1000.0, 7.0, 2)])
     assert (merged.req_per_s, merged.p50_ms, merged.p99_ms, merged.errors) == (900.0, 4.5, 9.0, 3)
     assert merged.path == "scoring_uri"
+
+
+def test_floor_shares_compare_ours_and_the_essential_work_with_the_floor_in_the_same_cell() -> None:
+    from bench.report import Row, floor_shares, format_floor_shares
+
+    def row(variant: str, req_per_s: float, images: int = 1, workers: int = 2) -> Row:
+        return Row(variant, images, 8, workers, req_per_s, 1.0, 2.0, 0, 0.2, 0.1)
+
+    rows = [row("constant", 2000.0), row("essential", 1700.0), row("ours_json", 1530.0)]
+    rows += [row("constant", 10.0, images=256), row("ours_json", 1.0, workers=1)]  # other cells
+    shares = floor_shares(rows, cores=2)
+    assert shares == {"essential_of_floor": 0.85, "ours_of_floor": 0.765, "ours_of_essential": 0.9}
+    assert "essential work (parse + first layer, no checks) 85.0%, ours 76.5% (ours / essential 90.0%)" in (
+        format_floor_shares(shares, 2)
+    )
+    assert floor_shares([r for r in rows if r.variant != "essential"], cores=2) == {}
