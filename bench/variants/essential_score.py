@@ -47,5 +47,6 @@ def run(request):
     document = _parser.parse(body)
     values = np.frombuffer(document["data"].as_buffer(of_type="d"), dtype=np.float64)
     del document  # the parser is reused: no part of the document may outlive the request
+    # The product is computed and dropped: its cost is the point, the answer stays the floor's.
     values.astype(np.float32).reshape(-1, _PIXELS) @ _first_kernel
     return AMLResponse(_CONSTANT, 200, {"Content-Type": "application/json"})
