@@ -128,3 +128,22 @@ def test_floor_shares_compare_ours_and_the_essential_work_with_the_floor_in_the_
         format_floor_shares(shares, 2)
     )
     assert floor_shares([r for r in rows if r.variant != "essential"], cores=2) == {}
+
+
+def test_the_scoring_uri_targets_judge_the_worst_cell_at_workers_equal_cores_and_c_1_and_8() -> None:
+    from bench.report import Row, path_checks
+
+    def pair(concurrency: int, workers: int, uri_req_per_s: float, uri_p99_ms: float) -> list[Row]:
+        cell = ("ours_uint8", 1, concurrency, workers)
+        return [
+            Row(*cell, 1000.0, 1.0, 4.0, 0, 0.2, 0.1, "direct"),
+            Row(*cell, uri_req_per_s, 1.0, uri_p99_ms, 0, 0.2, 0.1, "scoring_uri"),
+        ]
+
+    rows = pair(1, 2, 950.0, 4.4) + pair(8, 2, 910.0, 5.2)
+    # Cells the targets are not set for: printed elsewhere, never judged.
+    rows += pair(32, 2, 100.0, 40.0) + pair(8, 1, 100.0, 40.0)
+    requests, latency, _floor = path_checks(rows, cores=2)
+    assert (requests.measured, requests.met) == (pytest.approx(0.91), True)
+    assert (latency.measured, latency.met) == (pytest.approx(1.3), False)
+    assert "over 2 cells measured both ways at workers=2, c=1/8" in requests.how
