@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 
@@ -16,3 +18,35 @@ def rss_kib(pids: set[int]) -> int:
         except OSError:
             pass
     return total
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) spent so far by `pid` and every descendant still running, e.g.
+    a server and its workers; 0 for a process that is gone."""
+    ticks = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def wait_idle(pid: int, *, window_s: float = 0.1, busy_share: float = 0.05, timeout_s: float = 20.0) -> float:
+    """Wait until `pid` and its descendants use less than `busy_share` of a core over `window_s`
+    (e.g. a server still answering requests its client abandoned at a deadline), at most
+    `timeout_s`; returns the seconds waited."""
+    began = time.monotonic()
+    spent = tree_cpu_s(pid)
+    while time.monotonic() - began < timeout_s:
+        time.sleep(window_s)
+        now = tree_cpu_s(pid)
+        if now - spent < busy_share * window_s:
+            break
+        spent = now
+    return time.monotonic() - began

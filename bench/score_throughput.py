@@ -57,6 +57,7 @@ from bench import report
 from bench.drivers import LoadSpec, resolve_driver, run_load
 from bench.local_service import SOURCE_DIR, local_service
 from bench.payloads import BODY_FORMATS, digit_images
+from bench.procfs import wait_idle
 from bench.server import InferenceServer
 from deployment.backend import DeploymentFailed
 from deployment.inference_server import NotHealthy
@@ -220,16 +221,16 @@ def run_matrix(
     failures: list[str] = []
     for workers in matrix.workers:
         with contextlib.ExitStack() as servers:
-            served: list[tuple[ServedScript, dict[str, str]]] = []
+            served: list[tuple[ServedScript, int, dict[str, str]]] = []
             for script in scripts:
                 began = time.perf_counter()
                 try:
-                    urls = servers.enter_context(serve(script, model_dir, workers, work_dir))
+                    server_pid, urls = servers.enter_context(serve(script, model_dir, workers, work_dir))
                 except (NotHealthy, DeploymentFailed) as error:
                     failures.append(str(error))
                     print(f"  FAILED {error}", flush=True)
                     continue
-                served.append((script, urls))
+                served.append((script, server_pid, urls))
                 print(
                     f"[{script.name} w={workers}] ready in {time.perf_counter() - began:.1f} s: "
                     + ", ".join(f"{path} {url}" for path, url in urls.items()),
@@ -238,8 +239,8 @@ def run_matrix(
             for fmt in formats:
                 for images in matrix.images:
                     cells = [
-                        Cell(variant, fmt, images, workers, path, url)
-                        for script, urls in served
+                        Cell(variant, fmt, images, workers, path, url, server_pid)
+                        for script, server_pid, urls in served
                         for variant, variant_fmt in script.variants.items()
                         if variant_fmt == fmt
                         for path, url in urls.items()
@@ -257,19 +258,24 @@ class Cell:
     workers: int
     path: str  # "direct" or "scoring_uri"
     url: str
+    server_pid: int  # the server answering `url`, with its workers below it
 
 
 @contextlib.contextmanager
-def serve(script: ServedScript, model_dir: Path, workers: int, work_dir: Path) -> Iterator[dict[str, str]]:
-    """The scoring URLs of `script` served by `workers` workers, by path. Our entry script as
+def serve(
+    script: ServedScript, model_dir: Path, workers: int, work_dir: Path
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """The server's process id and the scoring URLs of `script` served by `workers` workers, by
+    path. Our entry script as
     checked out (and no extra environment) is deployed as the local target is, by the real
     LocalBackend: measured through its scoring URI and at its release's own port, the same
     processes; anything else is a bare azmlinfsrv measured directly."""
     if script.name == "ours" and script.entry_script == LOCAL_ENTRY_SCRIPT and not script.extra_env:
         state_dir = work_dir / f"state-w{workers}"
         with local_service(model_dir, state_dir, name=f"bench-w{workers}", workers=workers) as live:
-            release_port = LocalHandle.from_dict(live.handle).release.port
-            yield {"direct": f"http://127.0.0.1:{release_port}/score", "scoring_uri": live.scoring_uri}
+            release = LocalHandle.from_dict(live.handle).release
+            urls = {"direct": f"http://127.0.0.1:{release.port}/score", "scoring_uri": live.scoring_uri}
+            yield release.process.pid, urls
         return
     log_path = work_dir / f"server-{script.name}-w{workers}.log"
     with InferenceServer(
@@ -281,7 +287,8 @@ def serve(script: ServedScript, model_dir: Path, workers: int, work_dir: Path) -
         cwd=PROJECT_ROOT,
         extra_env=script.extra_env,
     ) as server:
-        yield {"direct": server.score_url}
+        assert server.process is not None
+        yield server.process.pid, {"direct": server.score_url}
 
 
 def drive_group(
@@ -308,6 +315,7 @@ def drive_group(
             answers[cell.variant] = digits
         warm = LoadSpec(cell.url, body_path, content_type, 2 * cell.workers, matrix.warmup_s, 10_000)
         run_load(driver, warm)  # first calls per worker (tracing, caches) are not part of the figures
+        wait_idle(cell.server_pid)
         checked.append(cell)
     rows = []
     for concurrency in matrix.concurrency:
@@ -347,6 +355,10 @@ def measure(
 ) -> report.Row:
     spec = LoadSpec(cell.url, body_path, content_type, concurrency, matrix.duration_s, matrix.max_requests)
     result = run_load(driver, spec)
+    # The client stops at its deadline, the server does not: it still answers the requests that
+    # were queued (the how-to's take ~1 s of both cores at c=8), which would fall on the next
+    # round, of another cell.
+    wait_idle(cell.server_pid)
     requests = result.ok + result.errors
     row = report.Row(
         variant=cell.variant,
