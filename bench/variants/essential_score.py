@@ -8,6 +8,9 @@ float64 buffer, one float32 cast, one BLAS product) and then answers a constant,
 scorer: it is how close to the floor any scorer of this model and body format can come on this
 machine. Served like the floor (`@rawhttp`, the body read in one call, the same logging.json),
 with TensorFlow loaded in `init()` as our scorer's workers have it.
+
+ESSENTIAL_STEPS (default `parse,product`) keeps one step alone, to tell what each costs once served
+(bench/floor_budget.py): with `product` alone the product takes a fixed image instead of the body's.
 """
 
 import os
@@ -20,13 +23,25 @@ from azureml_inference_server_http.api.aml_response import AMLResponse
 
 _CONSTANT = b"[0]"
 _PIXELS = 784
+_STEPS = ("parse", "product")
 _parser = simdjson.Parser()
 _first_kernel = None
+_parse = _product = True
+_fixed_image = np.full((1, _PIXELS), 0.5, np.float32)
+
+
+def _chosen_steps(text: str) -> tuple[bool, bool]:
+    steps = {part.strip() for part in text.split(",") if part.strip()}
+    if not steps or steps - set(_STEPS):
+        allowed = ", ".join(_STEPS)
+        raise ValueError(f"ESSENTIAL_STEPS={text!r}: expected a comma-separated subset of {allowed}")
+    return "parse" in steps, "product" in steps
 
 
 def init() -> None:
-    """The SavedModel's first dense kernel ([784, units]) as a float32 numpy array."""
-    global _first_kernel
+    """The steps to run, and the SavedModel's first dense kernel ([784, units]) as float32."""
+    global _first_kernel, _parse, _product
+    _parse, _product = _chosen_steps(os.environ.get("ESSENTIAL_STEPS", ",".join(_STEPS)))
     import tensorflow as tf  # as our scorer's workers: TensorFlow is loaded in every worker
 
     root = os.environ.get("AZUREML_MODEL_DIR", ".")
@@ -44,9 +59,13 @@ def init() -> None:
 def run(request):
     length = request.content_length
     body = request.get_data() if length is None else request.input_stream.read(length)
-    document = _parser.parse(body)
-    values = np.frombuffer(document["data"].as_buffer(of_type="d"), dtype=np.float64)
-    del document  # the parser is reused: no part of the document may outlive the request
-    # The product is computed and dropped: its cost is the point, the answer stays the floor's.
-    values.astype(np.float32).reshape(-1, _PIXELS) @ _first_kernel
+    images = _fixed_image
+    if _parse:
+        document = _parser.parse(body)
+        values = np.frombuffer(document["data"].as_buffer(of_type="d"), dtype=np.float64)
+        del document  # the parser is reused: no part of the document may outlive the request
+        images = values.astype(np.float32).reshape(-1, _PIXELS)
+    if _product:
+        # The product is computed and dropped: its cost is the point, the answer stays the floor's.
+        images @ _first_kernel
     return AMLResponse(_CONSTANT, 200, {"Content-Type": "application/json"})
