@@ -1,7 +1,7 @@
 """The constant floor's budget: what each step of JSON scoring costs once served, in worker CPU.
 
     .venv-scoring/bin/python bench/floor_budget.py [--variants constant,essential,...] [--rounds 6]
-        [--seconds 5] [--concurrency 8] [--workers CORES] [--loadgen auto|wrk|hey|python]
+        [--seconds 3] [--concurrency 8] [--workers CORES] [--loadgen auto|wrk|hey|python]
         [--model-dir DIR] [--script NAME=PATH ...]
 
 Serves each variant in its own azmlinfsrv (same workers, same logging.json, a 1-image JSON body):
@@ -13,14 +13,15 @@ Serves each variant in its own azmlinfsrv (same workers, same logging.json, a 1-
     ours_json          model_service/score.py             our scorer
 
 and `--script NAME=PATH` adds an entry script to try beside them. The load generator (wrk if
-installed, as bench/score_throughput.py picks it) drives each in turn, in alternating rounds
-(bench/score_throughput.py's order; after each round the server is left to finish what its
-client abandoned), and the CPU time the server's processes spent in each round (/proc: user +
-system of the server and its workers) is divided by the requests answered. Worker CPU per
-request hardly moves with the load other jobs put on the shared cores, unlike requests/s, whose
-ratios the run prints beside it (median of the per-round ratios to the floor). The floor's CPU
-per request sets the budget: for 90% of the floor a scorer may add floor / 9. Prints a table and
-writes bench/results/floor_budget.json.
+installed, as bench/score_throughput.py picks it) drives one server at a time, with a round of the
+floor before and after every round of another variant (after each round the server is left to
+finish what its client abandoned at its deadline). The CPU time the server's processes spent in a
+round (/proc: user + system of the server and its workers) is divided by the requests answered,
+and each round is compared with the mean of the two floor rounds around it: the shares printed
+are medians of those per-round ratios, by CPU per request and by requests/s. Worker CPU per
+request moves less with the load other jobs put on the shared cores than requests/s does. The
+floor's CPU per request sets the budget: for 90% of the floor a scorer may add floor / 9. Prints
+a table and the verdict for our JSON scorer, and writes bench/results/floor_budget.json.
 """
 
 from __future__ import annotations
@@ -42,11 +43,12 @@ if __package__ in (None, ""):  # run as a script: make the `bench` package impor
 from bench.drivers import LoadSpec, resolve_driver, run_load
 from bench.payloads import BODY_FORMATS, digit_images
 from bench.procfs import tree_cpu_s, wait_idle
-from bench.score_throughput import DEFAULT_MODEL_DIR, DEFAULT_OUT_DIR, round_order
+from bench.score_throughput import DEFAULT_MODEL_DIR, DEFAULT_OUT_DIR
 from deployment.inference_server import ENTRY_SCRIPT, InferenceServer
 
 VARIANTS_DIR = Path(__file__).resolve().parent / "variants"
 FLOOR = "constant"
+OURS = "ours_json"
 TARGET_SHARE = 0.9  # issue 15: our JSON at 1 image >= 90% of the floor's requests/s
 
 
@@ -62,7 +64,7 @@ STANDARD = (
     Variant("essential:parse", VARIANTS_DIR / "essential_score.py", {"ESSENTIAL_STEPS": "parse"}),
     Variant("essential:product", VARIANTS_DIR / "essential_score.py", {"ESSENTIAL_STEPS": "product"}),
     Variant("essential", VARIANTS_DIR / "essential_score.py"),
-    Variant("ours_json", ENTRY_SCRIPT),
+    Variant(OURS, ENTRY_SCRIPT),
 )
 
 
@@ -76,11 +78,11 @@ class Round:
 @dataclass(frozen=True)
 class Summary:
     name: str
-    req_per_s: float
+    req_per_s: float  # medians over the variant's rounds
     cpu_ms_per_request: float
-    cpu_over_floor_ms: float
-    share_by_cpu: float  # the floor's CPU per request over this variant's
-    share_by_req_per_s: float  # median over rounds of this variant's req/s over the floor's
+    cpu_over_floor_ms: float  # median over rounds of its CPU less its neighbouring floor rounds'
+    share_by_cpu: float  # median over rounds of the neighbouring floor rounds' CPU over its own
+    share_by_req_per_s: float  # median over rounds of its req/s over the neighbouring floor rounds'
     errors: int
 
 
@@ -103,23 +105,56 @@ def chosen_variants(names: str, scripts: Sequence[str]) -> list[Variant]:
     return chosen
 
 
-def summarize(rounds: dict[str, list[Round]]) -> list[Summary]:
-    """Each variant's medians, against the floor's; the nth round of every variant is one turn of
-    the alternating order, so per-round ratios compare figures taken side by side in time."""
-    floor = rounds[FLOOR]
-    floor_cpu = median(r.cpu_ms_per_request for r in floor)
+def bracketed_order(variants: Sequence[str], rounds: int) -> list[str]:
+    """The floor before and after every round of another variant (F a F b F b F a F for two
+    variants and two rounds; the others' order alternates per turn), so that each round is
+    compared with floor rounds taken just before and just after it."""
+    order = [FLOOR]
+    others = [name for name in variants if name != FLOOR]
+    for turn in range(rounds):
+        for name in others if turn % 2 == 0 else others[::-1]:
+            order += [name, FLOOR]
+    return order
+
+
+def summarize(timeline: Sequence[tuple[str, Round]]) -> list[Summary]:
+    """Each variant's figures from `timeline` (rounds in the order measured, bracketed_order):
+    each of its rounds against the mean of the floor rounds just before and after it."""
+    by_name: dict[str, list[Round]] = {}
+    relative: dict[str, list[tuple[float, float, float]]] = {}
+    for index, (name, figures) in enumerate(timeline):
+        by_name.setdefault(name, []).append(figures)
+        if name == FLOOR:
+            continue
+        if (
+            not 0 < index < len(timeline) - 1
+            or timeline[index - 1][0] != FLOOR
+            or timeline[index + 1][0] != FLOOR
+        ):
+            raise ValueError(f"round {index} ({name}) is not between two floor rounds")
+        before, after = timeline[index - 1], timeline[index + 1]
+        floor_cpu = (before[1].cpu_ms_per_request + after[1].cpu_ms_per_request) / 2
+        floor_req = (before[1].req_per_s + after[1].req_per_s) / 2
+        relative.setdefault(name, []).append(
+            (
+                figures.cpu_ms_per_request - floor_cpu,
+                floor_cpu / figures.cpu_ms_per_request,
+                figures.req_per_s / floor_req,
+            )
+        )
     summaries = []
-    for name, figures in rounds.items():
-        cpu = median(r.cpu_ms_per_request for r in figures)
-        ratios = [mine.req_per_s / base.req_per_s for mine, base in zip(figures, floor, strict=True)]
+    for name, figures in by_name.items():
+        over, by_cpu, by_req = (
+            zip(*relative[name], strict=True) if name != FLOOR else ((0.0,), (1.0,), (1.0,))
+        )
         summaries.append(
             Summary(
                 name=name,
                 req_per_s=median(r.req_per_s for r in figures),
-                cpu_ms_per_request=cpu,
-                cpu_over_floor_ms=cpu - floor_cpu,
-                share_by_cpu=floor_cpu / cpu if cpu > 0 else float("nan"),
-                share_by_req_per_s=median(ratios),
+                cpu_ms_per_request=median(r.cpu_ms_per_request for r in figures),
+                cpu_over_floor_ms=median(over),
+                share_by_cpu=median(by_cpu),
+                share_by_req_per_s=median(by_req),
                 errors=sum(r.errors for r in figures),
             )
         )
@@ -146,6 +181,13 @@ def format_table(summaries: Sequence[Summary]) -> str:
         f"for {TARGET_SHARE:.0%} of the floor a scorer may add {budget_ms(floor.cpu_ms_per_request):.3f} ms "
         f"of worker CPU per request (the floor costs {floor.cpu_ms_per_request:.3f} ms)"
     )
+    ours = next((s for s in summaries if s.name == OURS), None)
+    if ours is not None:
+        verdict = "MET" if ours.share_by_req_per_s >= TARGET_SHARE else "MISSED"
+        lines.append(
+            f"{verdict}: ours JSON / constant floor at 1 image {ours.share_by_req_per_s:.1%} by req/s, "
+            f"{ours.share_by_cpu:.1%} by CPU per request (target >= {TARGET_SHARE:.0%} of req/s)"
+        )
     return "\n".join(lines)
 
 
@@ -170,7 +212,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--loadgen", default="auto", help="auto (wrk if installed, else hey, else python), wrk, hey or python"
     )
     parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--seconds", type=int, default=5, help="whole seconds per round (wrk's -d)")
+    parser.add_argument("--seconds", type=int, default=3, help="whole seconds per round (wrk's -d)")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
@@ -208,8 +250,8 @@ def served(
 
 def run_rounds(
     servers: dict[str, InferenceServer], args: argparse.Namespace, body_path: Path
-) -> dict[str, list[Round]]:
-    """A warm-up load per server, then the alternating rounds."""
+) -> list[tuple[str, Round]]:
+    """A warm-up load per server, then the rounds in bracketed order, as measured."""
     content_type = BODY_FORMATS["json"].content_type
 
     def load(server: InferenceServer, seconds: int) -> LoadSpec:
@@ -219,17 +261,15 @@ def run_rounds(
         run_load(args.driver, load(server, 1))  # first calls per worker are not part of the figures
         assert server.process is not None
         wait_idle(server.process.pid)
-    rounds: dict[str, list[Round]] = {name: [] for name in servers}
-    names = list(servers)
-    for index in round_order(len(names), args.rounds):
-        name = names[index]
+    timeline: list[tuple[str, Round]] = []
+    for name in bracketed_order(list(servers), args.rounds):
         figures = measure_round(servers[name], load(servers[name], args.seconds), args.driver)
-        rounds[name].append(figures)
+        timeline.append((name, figures))
         print(
             f"  {name:<20}{figures.req_per_s:9.0f} req/s {figures.cpu_ms_per_request:8.3f} ms CPU/req",
             flush=True,
         )
-    return rounds
+    return timeline
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -247,8 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 f"{len(servers)} servers, {args.workers} workers each, load average {os.getloadavg()[0]:.1f}"
             )
-            rounds = run_rounds(servers, args, body_path)
-    summaries = summarize(rounds)
+            timeline = run_rounds(servers, args, body_path)
+    summaries = summarize(timeline)
     print(format_table(summaries))
     floor = next(s for s in summaries if s.name == FLOOR)
     report = {

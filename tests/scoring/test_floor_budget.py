@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from bench.floor_budget import FLOOR, Round, budget_ms, chosen_variants, format_table, summarize
+from bench.floor_budget import (
+    FLOOR,
+    OURS,
+    Round,
+    bracketed_order,
+    budget_ms,
+    chosen_variants,
+    format_table,
+    summarize,
+)
 from bench.procfs import tree_cpu_s, wait_idle
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -21,21 +30,37 @@ def test_the_budget_for_90_percent_of_the_floor_is_a_ninth_of_its_cpu() -> None:
     assert budget_ms(0.8, share=0.8) == pytest.approx(0.2)
 
 
-def test_shares_compare_each_round_with_the_floor_round_of_the_same_turn() -> None:
-    rounds = {
-        FLOOR: [Round(2000.0, 0.80, 0), Round(1000.0, 0.90, 0), Round(2200.0, 0.78, 0)],
-        "essential": [Round(1800.0, 0.90, 0), Round(950.0, 1.00, 1), Round(1900.0, 0.88, 0)],
-    }
-    floor, essential = summarize(rounds)
-    assert (floor.share_by_cpu, floor.share_by_req_per_s, floor.cpu_over_floor_ms) == (1.0, 1.0, 0.0)
-    assert essential.cpu_ms_per_request == pytest.approx(0.90)
-    assert essential.cpu_over_floor_ms == pytest.approx(0.10)
-    assert essential.share_by_cpu == pytest.approx(0.80 / 0.90)
-    # per turn: 0.9, 0.95, 0.8636: a load that halved both in turn 2 does not move the ratio
-    assert essential.share_by_req_per_s == pytest.approx(0.9)
-    assert essential.errors == 1
-    table = format_table([floor, essential])
-    assert "for 90% of the floor a scorer may add 0.089 ms of worker CPU per request" in table
+def test_every_round_of_another_variant_sits_between_two_floor_rounds() -> None:
+    assert bracketed_order([FLOOR, "a", "b"], 2) == [FLOOR, "a", FLOOR, "b", FLOOR, "b", FLOOR, "a", FLOOR]
+    assert bracketed_order([FLOOR], 3) == [FLOOR]
+
+
+def test_each_round_is_compared_with_the_floor_rounds_just_before_and_after_it() -> None:
+    floor = [Round(2000.0, 0.80, 0), Round(1000.0, 1.60, 0), Round(1000.0, 1.60, 0), Round(2200.0, 0.72, 0)]
+    essential = [Round(1350.0, 1.20, 0), Round(950.0, 1.90, 1), Round(1800.0, 1.22, 0)]
+    timeline = [(FLOOR, floor[0])]
+    for mine, after in zip(essential, floor[1:], strict=True):
+        timeline += [("essential", mine), (FLOOR, after)]
+    floor_summary, summary = summarize(timeline)
+    assert (floor_summary.share_by_cpu, floor_summary.share_by_req_per_s) == (1.0, 1.0)
+    assert floor_summary.cpu_ms_per_request == pytest.approx(1.20)  # median of its four rounds
+    # Round by round against its neighbours (a load that halved the floor's rate in the middle
+    # falls on the variant's middle round alike): req/s 0.9, 0.95, 1.125; CPU over the floor
+    # +0.0, +0.3, +0.06; share by CPU 1.0, 0.842, 0.951.
+    assert summary.share_by_req_per_s == pytest.approx(0.95)
+    assert summary.cpu_over_floor_ms == pytest.approx(0.06)
+    assert summary.share_by_cpu == pytest.approx(1.16 / 1.22)
+    assert (summary.cpu_ms_per_request, summary.req_per_s, summary.errors) == (1.22, 1350.0, 1)
+    table = format_table([floor_summary, summary])
+    assert "for 90% of the floor a scorer may add 0.133 ms of worker CPU per request" in table
+    assert "ours JSON" not in table  # no verdict without our scorer's rounds
+
+    ours = summarize([(name if name == FLOOR else OURS, figures) for name, figures in timeline])[1]
+    assert "MET: ours JSON / constant floor at 1 image 95.0% by req/s, 95.1% by CPU" in format_table(
+        [floor_summary, ours]
+    )
+    with pytest.raises(ValueError, match=r"round 3 \(essential\) is not between two floor rounds"):
+        summarize(timeline[:4])  # ends on a round of the variant
 
 
 def test_the_floor_is_always_measured_first_and_unknown_names_are_refused(tmp_path: Path) -> None:
