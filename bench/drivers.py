@@ -33,6 +33,7 @@ from bench.loadgen import LoadResult
 LOADGEN = Path(__file__).resolve().parent / "loadgen.py"
 DRIVERS = ("python", "hey", "wrk")
 AUTO_ORDER = ("wrk", "hey")  # the installed tools `auto` tries, best first; then python
+LOADGEN_HELP = "auto (wrk if installed, else hey, else python), wrk, hey or python"
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from statistics import median
 if __package__ in (None, ""):  # run as a script: make the `bench` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.drivers import LoadSpec, resolve_driver, run_load
+from bench.drivers import LOADGEN_HELP, LoadSpec, resolve_driver, run_load
 from bench.payloads import BODY_FORMATS, digit_images
 from bench.procfs import tree_cpu_s, wait_idle
 from bench.score_throughput import DEFAULT_MODEL_DIR, DEFAULT_OUT_DIR
@@ -208,9 +208,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", default=",".join(v.name for v in STANDARD))
     parser.add_argument("--script", action="append", default=[], metavar="NAME=PATH")
-    parser.add_argument(
-        "--loadgen", default="auto", help="auto (wrk if installed, else hey, else python), wrk, hey or python"
-    )
+    parser.add_argument("--loadgen", default="auto", help=LOADGEN_HELP)
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--seconds", type=int, default=3, help="whole seconds per round (wrk's -d)")
     parser.add_argument("--concurrency", type=int, default=8)

@@ -54,7 +54,7 @@ if __package__ in (None, ""):  # run as a script: make the `bench` package impor
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import report
-from bench.drivers import LoadSpec, resolve_driver, run_load
+from bench.drivers import LOADGEN_HELP, LoadSpec, resolve_driver, run_load
 from bench.local_service import SOURCE_DIR, local_service
 from bench.payloads import BODY_FORMATS, digit_images
 from bench.procfs import wait_idle
@@ -447,9 +447,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="reduced matrix, under two minutes")
     parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--score-script", type=Path, default=PROJECT_ROOT / "model_service" / "score.py")
-    parser.add_argument(
-        "--loadgen", default="auto", help="auto (wrk if installed, else hey, else python), wrk, hey or python"
-    )
+    parser.add_argument("--loadgen", default="auto", help=LOADGEN_HELP)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--workers", default=None, help=f"comma-separated; default 1,{cores} (quick {cores})")
     parser.add_argument("--concurrency", default=None, help="comma-separated; default 1,8,32 (quick: 8)")
