@@ -1,7 +1,7 @@
 # Benchmarks (docs/performance.md): figures printed, results in bench/results/.
 #
 #   make bench              every benchmark below
-#   make bench-score        scoring throughput, full matrix (~14 minutes on 2 cores)
+#   make bench-score        scoring throughput, full matrix (~15 minutes on 2 cores)
 #   make bench-score-quick  the reduced matrix (under two minutes)
 #   make bench-floor        the constant floor's budget: worker CPU per request of the floor, of
 #                           each step any JSON scorer must do, and of ours (~3 minutes)
