@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from statistics import median
 
 CSV_COLUMNS = (
     "variant",
@@ -37,6 +38,9 @@ class Row:
     client_cpu_share: float  # the load generator's CPU seconds per wall second (1.0 = one core)
     client_cpu_ms_per_request: float
     path: str = "direct"  # "direct": the server's own port; "scoring_uri": the local target's URI
+    # (req/s, p99 ms) of each round, in the order measured; empty for a cell measured alone. Not
+    # in the CSV: the ratios between cells measured together are the medians of per-round ratios.
+    round_figures: tuple[tuple[float, float], ...] = field(default=(), repr=False)
 
     @property
     def images_per_s(self) -> float:
@@ -90,13 +94,8 @@ def find(
 
 
 def median_row(rounds: Sequence[Row]) -> Row:
-    """One row for rounds of the same cell: the median of each figure, the errors of all."""
-
-    def median(values: list[float]) -> float:
-        ordered = sorted(values)
-        middle = len(ordered) // 2
-        return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
+    """One row for rounds of the same cell: the median of each figure, the errors of all, and
+    each round's req/s and p99."""
     first = rounds[0]
     return replace(
         first,
@@ -106,6 +105,7 @@ def median_row(rounds: Sequence[Row]) -> Row:
         errors=sum(r.errors for r in rounds),
         client_cpu_share=median([r.client_cpu_share for r in rounds]),
         client_cpu_ms_per_request=median([r.client_cpu_ms_per_request for r in rounds]),
+        round_figures=tuple((r.req_per_s, r.p99_ms) for r in rounds),
     )
 
 
@@ -122,12 +122,15 @@ def path_pairs(rows: Sequence[Row]) -> list[tuple[Row, Row]]:
 
 def format_path_ratios(rows: Sequence[Row]) -> str:
     """scoring_uri over direct for every cell measured both ways."""
-    lines = ["scoring_uri / direct (the same release, its own port vs the scoring URI):"]
+    lines = [
+        "scoring_uri / direct (the same release, its own port vs the scoring URI; "
+        "medians of the per-round ratios):"
+    ]
     for uri, direct in path_pairs(rows):
         lines.append(
             f"  {uri.variant:<13} img={uri.images_per_request:<4} c={uri.concurrency:<3} w={uri.workers}: "
-            f"req/s {uri.req_per_s / direct.req_per_s if direct.req_per_s else float('nan'):6.1%}  "
-            f"p99 {uri.p99_ms / direct.p99_ms if direct.p99_ms else float('nan'):5.2f}x "
+            f"req/s {_ratio(uri, direct, 'req_per_s'):6.1%}  "
+            f"p99 {_ratio(uri, direct, 'p99_ms'):5.2f}x "
             f"({uri.p99_ms:.1f} vs {direct.p99_ms:.1f} ms)"
         )
     return "\n".join(lines) if len(lines) > 1 else ""
@@ -147,8 +150,8 @@ def path_checks(rows: Sequence[Row], cores: int) -> list[TargetCheck]:
         for uri, direct in path_pairs(rows)
         if uri.workers == cores and uri.concurrency in PATH_TARGET_CONCURRENCY
     ]
-    req_ratios = [uri.req_per_s / direct.req_per_s for uri, direct in pairs if direct.req_per_s > 0]
-    p99_ratios = [uri.p99_ms / direct.p99_ms for uri, direct in pairs if direct.p99_ms > 0]
+    req_ratios = [_ratio(uri, direct, "req_per_s") for uri, direct in pairs if direct.req_per_s > 0]
+    p99_ratios = [_ratio(uri, direct, "p99_ms") for uri, direct in pairs if direct.p99_ms > 0]
     cells = f"cells measured both ways at workers={cores}, c={'/'.join(map(str, PATH_TARGET_CONCURRENCY))}"
     return [
         TargetCheck(
@@ -156,14 +159,14 @@ def path_checks(rows: Sequence[Row], cores: int) -> list[TargetCheck]:
             min(req_ratios, default=float("nan")),
             0.9,
             False,
-            f"lowest ratio over {len(req_ratios)} {cells}",
+            f"lowest median of per-round ratios over {len(req_ratios)} {cells}",
         ),
         TargetCheck(
             "scoring_uri / direct p99, worst cell",
             max(p99_ratios, default=float("nan")),
             1.25,
             True,
-            f"highest ratio over {len(p99_ratios)} {cells}",
+            f"highest median of per-round ratios over {len(p99_ratios)} {cells}",
         ),
         TargetCheck(
             "ours JSON / constant floor, req/s at 1 image, c=8, workers=cores",
@@ -200,9 +203,29 @@ def format_floor_shares(shares: dict[str, float], cores: int) -> str:
 
 
 def _ratio(top: Row | None, bottom: Row | None, attribute: str) -> float:
+    """`top`'s figure over `bottom`'s. For two cells measured together in alternating rounds, the
+    median of the per-round ratios (round k of each is turn k of the order): a load that comes and
+    goes between turns falls on both sides of each ratio. Otherwise the ratio of the figures."""
     if top is None or bottom is None or getattr(bottom, attribute) <= 0:
         return float("nan")
+    per_round = _PER_ROUND.get(attribute)
+    if per_round is not None and top.round_figures and len(top.round_figures) == len(bottom.round_figures):
+        ratios = [
+            per_round(top, mine) / per_round(bottom, theirs)
+            for mine, theirs in zip(top.round_figures, bottom.round_figures, strict=True)
+            if per_round(bottom, theirs) > 0
+        ]
+        if ratios:
+            return median(ratios)
     return getattr(top, attribute) / getattr(bottom, attribute)
+
+
+# A round's figure by attribute name, from (req/s, p99 ms).
+_PER_ROUND = {
+    "req_per_s": lambda row, figures: figures[0],
+    "images_per_s": lambda row, figures: figures[0] * row.images_per_request,
+    "p99_ms": lambda row, figures: figures[1],
+}
 
 
 def _over_limit(row: Row | None, limit: float | None) -> float:

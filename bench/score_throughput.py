@@ -23,7 +23,8 @@ port), the same processes either way; the run prints scoring_uri / direct for ev
 At each worker count all the variants' servers run at once, and the cells that send the same body
 (constant, essential, howto and ours_json with JSON, on both paths) are measured together in alternating
 rounds (a b c c b a a b c: `--rounds` each), so that a neighbour's load falls on all of them
-alike; each cell's figures are the medians of its rounds.
+alike; each cell's figures are the medians of its rounds, and the ratios between cells measured
+together are the medians of their per-round ratios.
 
 In the same run the limits are measured alone on one core (bench/limits.py): orjson of a 256-image
 body into float32, and the model's tf.function forward at batch 256. The run prints a table, the

@@ -147,3 +147,28 @@ def test_the_scoring_uri_targets_judge_the_worst_cell_at_workers_equal_cores_and
     assert (requests.measured, requests.met) == (pytest.approx(0.91), True)
     assert (latency.measured, latency.met) == (pytest.approx(1.3), False)
     assert "over 2 cells measured both ways at workers=2, c=1/8" in requests.how
+
+
+def test_cells_measured_together_are_compared_round_by_round() -> None:
+    from bench.report import Row, format_path_ratios, median_row, path_checks
+
+    def cell(path: str, rounds: list[tuple[float, float]]) -> Row:
+        return median_row(
+            [
+                Row("ours_json", 1, 8, 2, req_per_s, p99_ms / 2, p99_ms, 0, 0.2, 0.1, path)
+                for req_per_s, p99_ms in rounds
+            ]
+        )
+
+    # The machine halved both paths' rate in the second turn; the last turn was bad for one side.
+    direct = cell("direct", [(1000.0, 4.0), (500.0, 8.0), (1000.0, 4.0)])
+    uri = cell("scoring_uri", [(950.0, 4.4), (480.0, 8.4), (700.0, 6.0)])
+    assert direct.round_figures == ((1000.0, 4.0), (500.0, 8.0), (1000.0, 4.0))
+    assert (uri.req_per_s / direct.req_per_s, uri.p99_ms / direct.p99_ms) == (0.7, 1.5)  # medians
+    requests, latency, _floor = path_checks([direct, uri], cores=2)
+    assert requests.measured == pytest.approx(0.95)  # per turn: 0.95, 0.96, 0.70
+    assert latency.measured == pytest.approx(1.1)  # per turn: 1.10, 1.05, 1.50
+    assert "req/s  95.0%  p99  1.10x" in format_path_ratios([direct, uri])
+
+    alone = Row("ours_json", 1, 8, 2, 700.0, 2.0, 6.0, 0, 0.2, 0.1, "scoring_uri")  # measured alone
+    assert path_checks([direct, alone], cores=2)[0].measured == pytest.approx(0.7)
