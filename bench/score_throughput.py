@@ -267,10 +267,9 @@ def serve(
     script: ServedScript, model_dir: Path, workers: int, work_dir: Path
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """The server's process id and the scoring URLs of `script` served by `workers` workers, by
-    path. Our entry script as
-    checked out (and no extra environment) is deployed as the local target is, by the real
-    LocalBackend: measured through its scoring URI and at its release's own port, the same
-    processes; anything else is a bare azmlinfsrv measured directly."""
+    path. Our entry script as checked out (and no extra environment) is deployed as the local
+    target is, by the real LocalBackend: measured through its scoring URI and at its release's own
+    port, the same processes; anything else is a bare azmlinfsrv measured directly."""
     if script.name == "ours" and script.entry_script == LOCAL_ENTRY_SCRIPT and not script.extra_env:
         state_dir = work_dir / f"state-w{workers}"
         with local_service(model_dir, state_dir, name=f"bench-w{workers}", workers=workers) as live:
