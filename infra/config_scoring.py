@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from config_reader import Cast, Invalid, Reader, text, whole_number
+from config_reader import Cast, Invalid, Reader, boolean, text, whole_number
 from deployment.settings import ScoringSettings
 from rules import scoring
 from rules.checks import Rule
@@ -28,9 +28,13 @@ SCORING_FIELDS: Mapping[str, tuple[str, Cast, Rule | None]] = {
     "maxBodyBytes": ("max_body_bytes", whole_number, scoring.RULES["max_body_bytes"]),
     "tfThreads": ("tf_threads", whole_number, scoring.RULES["tf_threads"]),
     "forward": ("forward", text, scoring.RULES["forward"]),
+    "requireGpu": ("require_gpu", boolean, scoring.RULES["require_gpu"]),
+    "gpuMinBatch": ("gpu_min_batch", whole_number, scoring.RULES["gpu_min_batch"]),
 }
 WARMUP_KEY = "warmupBatches"
-KEYS = {"scoring": ("maxBatch", "maxBodyBytes", WARMUP_KEY, "tfThreads", "forward")}
+KEYS = {
+    "scoring": ("maxBatch", "maxBodyBytes", WARMUP_KEY, "tfThreads", "forward", "requireGpu", "gpuMinBatch")
+}
 
 
 def read_scoring(reader: Reader) -> ScoringSettings | None:

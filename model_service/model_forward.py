@@ -8,6 +8,8 @@ Two implementations:
 - `dense_forward.DenseStack`: the same dense layers as numpy matrix products, used on a CPU
   only once its logits have matched TensorFlow's (a TensorFlow call's fixed dispatch cost is
   larger than the whole forward of a small batch in numpy; docs/scoring.md).
+- `RoutedForward`: both, by batch size: numpy below `min_batch` images, TensorFlow (on the GPU)
+  from `min_batch` on. `route(n)` names the forward a batch of n images goes to.
 
 `find_model_dir` and `load_forward` do the I/O; the scorer warms the forward they return.
 """
@@ -67,6 +69,33 @@ class TensorFlowForward:
             return forward(tensor).numpy()
 
 
+class RoutedForward:
+    """Small batches to one forward (numpy), batches of at least `min_batch` images to another
+    (TensorFlow on the GPU). The hot path is one attribute lookup and one comparison."""
+
+    name: ClassVar[str] = "routed"
+
+    def __init__(self, small: Forward, large: Forward, min_batch: int) -> None:
+        self.small, self.large, self.min_batch = small, large, min_batch
+        self._small_digits, self._large_digits = small.digits, large.digits
+
+    def route(self, n: int) -> str:
+        """The name of the forward a batch of `n` images goes to: "numpy" or "tensorflow"."""
+        return self.forward_for(n).name
+
+    def forward_for(self, n: int) -> Forward:
+        return self.large if n >= self.min_batch else self.small
+
+    def describe(self) -> str:
+        small, large, at = self.small.name, self.large.name, self.min_batch
+        return f"routed ({small} below {at} images, {large} from {at})"
+
+    def digits(self, images: np.ndarray) -> np.ndarray:
+        if images.shape[0] >= self.min_batch:
+            return self._large_digits(images)
+        return self._small_digits(images)
+
+
 def find_model_dir(root: Path) -> Path:
     """The one directory under `root` (or `root` itself) that holds saved_model.pb.
 
@@ -86,9 +115,13 @@ def find_model_dir(root: Path) -> Path:
     return found[0]
 
 
-def load_forward(tf: Any, model_dir: Path, device: str, *, allow_numpy: bool) -> Forward:
+def load_forward(
+    tf: Any, model_dir: Path, device: str, *, allow_numpy: bool, route_from: int | None = None
+) -> Forward:
     """The SavedModel in `model_dir` as a forward on `device`: the numpy one when allowed and it
-    matches TensorFlow's logits, else TensorFlow's. Raises ModelLoadError."""
+    matches TensorFlow's logits, else TensorFlow's. With `route_from` (a batch size) both, routed:
+    numpy below it, TensorFlow on `device` from it on (TensorFlow alone when numpy does not
+    match). Raises ModelLoadError."""
     try:
         model = tf.saved_model.load(str(model_dir))
     except Exception as error:  # TensorFlow raises many types for a damaged SavedModel
@@ -99,11 +132,12 @@ def load_forward(tf: Any, model_dir: Path, device: str, *, allow_numpy: bool) ->
             f"the SavedModel in {model_dir} has no {SERVING_ENDPOINT!r} endpoint "
             "(export it with Keras 3 `model.export(dir)`)"
         )
-    if allow_numpy:
-        stack = matching_dense_stack(model, serve)
-        if stack is not None:
-            return stack
-    return TensorFlowForward(tf, serve, device)
+    stack = matching_dense_stack(model, serve) if allow_numpy or route_from is not None else None
+    if stack is None:
+        return TensorFlowForward(tf, serve, device)
+    if route_from is None:
+        return stack
+    return RoutedForward(stack, TensorFlowForward(tf, serve, device), route_from)
 
 
 def matching_dense_stack(model: Any, serve: Any) -> dense_forward.DenseStack | None:

@@ -8,6 +8,7 @@ ScoringError               base: `status`, a message naming the problem
  └── NotReady              503  load() has not completed
 SettingsError (ValueError)      a bad SCORE_* / AZUREML_MODEL_DIR value in the environment
 ModelLoadError                  no loadable SavedModel under AZUREML_MODEL_DIR
+ └── DeviceError                 SCORE_REQUIRE_GPU=true and TensorFlow sees no GPU
 """
 
 from __future__ import annotations
@@ -45,3 +46,8 @@ class SettingsError(ValueError):
 
 class ModelLoadError(Exception):
     """The model directory holds no loadable SavedModel with the expected endpoint."""
+
+
+class DeviceError(ModelLoadError):
+    """The device the settings require is not there (SCORE_REQUIRE_GPU=true, no GPU visible to
+    TensorFlow); the message says what is missing."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from deployment.settings import ScoringSettings, ServiceSettings
-from rules.scoring import WORKER_COUNT_VARIABLE
+from rules.scoring import VARIABLES, WORKER_COUNT_VARIABLE, boolean_variable
 
 # TensorFlow 2.21 is built against CUDA 12.5.1 and cuDNN 9 (`tf.sysconfig.get_build_info()`);
 # `tensorflow[and-cuda]` in environment.yml installs the matching CUDA 12 user-space libraries as
@@ -32,8 +32,15 @@ def environment_name(service_name: str) -> str:
 
 def server_variables(settings: ServiceSettings, scoring: ScoringSettings | None) -> dict[str, str]:
     """What the inference server runs with on AKS (v1 and v2): the entry script's SCORE_*
-    settings and WORKER_COUNT, azmlinfsrv's workers for the replica's cores and memory."""
+    settings and WORKER_COUNT, azmlinfsrv's workers for the replica's cores and memory.
+
+    A replica given a GPU (service.gpuCores >= 1) requires it: SCORE_REQUIRE_GPU=true, so a
+    replica whose TensorFlow sees no GPU fails its start instead of serving on the CPU, unless
+    `scoring.requireGpu` says otherwise."""
     variables = scoring.environment() if scoring is not None else {}
+    require_gpu = scoring.require_gpu if scoring is not None else None
+    if require_gpu is None and settings.gpu_cores >= 1:
+        variables[VARIABLES["require_gpu"]] = boolean_variable(True)
     return {**variables, WORKER_COUNT_VARIABLE: str(settings.inference_workers)}
 
 

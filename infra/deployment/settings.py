@@ -48,8 +48,9 @@ class ServiceSettings:
 
     @property
     def inference_workers(self) -> int:
-        """azmlinfsrv's workers (WORKER_COUNT) in one replica of these cores and this memory."""
-        return scoring.inference_workers(self.cpu_cores, self.memory_gb)
+        """azmlinfsrv's workers (WORKER_COUNT) in one replica of these cores, this memory and
+        these GPUs."""
+        return scoring.inference_workers(self.cpu_cores, self.memory_gb, self.gpu_cores)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,6 +84,10 @@ class ScoringSettings:
     warmup_batches: tuple[int, ...] = None  # type: ignore[assignment]
     tf_threads: int = scoring.DEFAULTS["tf_threads"]
     forward: str = scoring.DEFAULTS["forward"]
+    # None: the target decides (azure, azure-v2: true when service.gpuCores >= 1; local: unset,
+    # the scorer's false). An explicit value wins everywhere.
+    require_gpu: bool | None = None
+    gpu_min_batch: int = scoring.DEFAULTS["gpu_min_batch"]
 
     def __post_init__(self) -> None:
         sizes = self.warmup_batches
@@ -90,12 +95,20 @@ class ScoringSettings:
         object.__setattr__(self, "warmup_batches", value)
 
     def environment(self) -> dict[str, str]:
-        """The entry script's environment variables for these settings."""
+        """The entry script's environment variables for these settings (SCORE_REQUIRE_GPU only
+        when it is set: unset, the target decides)."""
         values = {**asdict(self), "warmup_batches": ",".join(str(size) for size in self.warmup_batches)}
+        if self.require_gpu is None:
+            del values["require_gpu"]
+        else:
+            values["require_gpu"] = scoring.boolean_variable(self.require_gpu)
         return {scoring.VARIABLES[name]: str(value) for name, value in values.items()}
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "warmup_batches": list(self.warmup_batches)}
+        values = {**asdict(self), "warmup_batches": list(self.warmup_batches)}
+        if self.require_gpu is None:
+            del values["require_gpu"]  # absent: the target decides
+        return values
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScoringSettings:
@@ -105,4 +118,6 @@ class ScoringSettings:
             given["warmup_batches"] = tuple(int(size) for size in data["warmup_batches"])
         if "forward" in data:
             given["forward"] = str(data["forward"])
+        if data.get("require_gpu") is not None:
+            given["require_gpu"] = bool(data["require_gpu"])
         return cls(**given)

@@ -99,7 +99,11 @@ def _scoring_problems(settings: Any) -> list[Problem]:
         for key in settings
         if key not in scoring.VARIABLES
     ]
-    problems += _apply(scoring.RULES, settings, "scoring.")
+    required = {name: rule for name, rule in scoring.RULES.items() if name not in scoring.OPTIONAL}
+    optional = {
+        name: rule for name, rule in scoring.RULES.items() if name in scoring.OPTIONAL and name in settings
+    }
+    problems += _apply(required, settings, "scoring.") + _apply(optional, settings, "scoring.")
     max_batch = settings.get("max_batch")
     if _is_unknown(max_batch) or scoring.RULES["max_batch"].refuses(max_batch):
         return problems  # the warm-up sizes are checked against a valid limit only

@@ -21,29 +21,46 @@ VARIABLES: dict[str, str] = {
     "warmup_batches": "SCORE_WARMUP_BATCHES",
     "tf_threads": "SCORE_TF_THREADS",
     "forward": "SCORE_FORWARD",
+    "require_gpu": "SCORE_REQUIRE_GPU",
+    "gpu_min_batch": "SCORE_GPU_MIN_BATCH",
 }
 RANGES: dict[str, tuple[int, int]] = {
     "max_batch": (1, 65536),
     "max_body_bytes": (1024, 1024**3),
     "tf_threads": (0, 256),
+    "gpu_min_batch": (0, 65536),
 }
-FORWARD_CHOICES: tuple[str, ...] = ("auto", "tensorflow")
+FORWARD_CHOICES: tuple[str, ...] = ("auto", "tensorflow", "routed")
+# The fixed warm-up sizes; the default warm-up is those the batch limit allows and the limit.
+WARMUP_SIZES: tuple[int, ...] = (1, 8, 256)
 DEFAULTS: dict[str, Any] = {
     "max_batch": 1024,
     "max_body_bytes": 32 * 1024**2,
-    "warmup_batches": (1, 8, 256),  # of which those the batch limit allows: default_warmup_batches
+    "warmup_batches": (1, 8, 256, 1024),  # at the default limit; default_warmup_batches for others
     "tf_threads": 1,
     "forward": "auto",
+    # The scorer's default. A `ScoringSettings` leaves it None, "the target decides": true on
+    # azure and azure-v2 when service.gpuCores >= 1 (azure_environment.server_variables), else unset.
+    "require_gpu": False,
+    "gpu_min_batch": 64,
 }
 RULES: dict[str, Rule] = {
     **{name: whole(low, high) for name, (low, high) in RANGES.items()},
     "forward": one_of(FORWARD_CHOICES),
+    "require_gpu": Rule("true or false", lambda value: isinstance(value, bool)),
 }
+# Settings an input may leave out (None: the target decides); the others are always sent.
+OPTIONAL: tuple[str, ...] = ("require_gpu",)
 
 
 def default_warmup_batches(max_batch: int) -> tuple[int, ...]:
-    """The default warm-up sizes that `max_batch` allows, or just 1 when none does."""
-    return tuple(size for size in DEFAULTS["warmup_batches"] if size <= max_batch) or (1,)
+    """The fixed warm-up sizes that `max_batch` allows, and `max_batch` itself (in order, once)."""
+    return tuple(sorted({size for size in WARMUP_SIZES if size <= max_batch} | {max_batch}))
+
+
+def boolean_variable(value: bool) -> str:
+    """A boolean setting as the scorer reads it: "true" or "false"."""
+    return "true" if value else "false"
 
 
 def warmup_batches_rule(max_batch: int) -> Rule:
@@ -61,11 +78,17 @@ def warmup_batches_rule(max_batch: int) -> Rule:
 # recommendation and its figures are docs/scoring.md's ("Workers"), computed here once.
 WORKER_COUNT_VARIABLE = "WORKER_COUNT"
 MEMORY_KEPT_GB = 0.5  # for the server and the OS
-MEMORY_PER_WORKER_GB = 0.7  # one worker's TensorFlow and model after warm-up
+MEMORY_PER_WORKER_GB = 0.7  # one worker's TensorFlow and model after warm-up, measured on a CPU
+# A worker on a GPU node also holds, in host memory, the CUDA context and the CUDA libraries
+# TensorFlow loads (cuBLAS, cuDNN): not measured yet, so a stated, conservative figure
+# (docs/scoring.md, "Workers") until `make gpu-check` measures it on a GPU.
+MEMORY_PER_GPU_WORKER_GB = 2.5
 
 
-def inference_workers(cpu_cores: float, memory_gb: float) -> int:
-    """One worker per whole core while memory allows, at least one."""
+def inference_workers(cpu_cores: float, memory_gb: float, gpu_cores: int = 0) -> int:
+    """One worker per whole core while memory allows (a GPU replica's workers need more), at
+    least one."""
+    per_worker = MEMORY_PER_GPU_WORKER_GB if gpu_cores >= 1 else MEMORY_PER_WORKER_GB
     # Rounded before the floor: (4 - 0.5) / 0.7 is 5 in decimal, not 4.999... in binary.
-    by_memory = math.floor(round((memory_gb - MEMORY_KEPT_GB) / MEMORY_PER_WORKER_GB, 9))
+    by_memory = math.floor(round((memory_gb - MEMORY_KEPT_GB) / per_worker, 9))
     return max(1, min(math.floor(cpu_cores), by_memory))

@@ -178,7 +178,7 @@ def test_the_server_variables_are_the_environments_variables_and_reach_the_deplo
 
     serialized = Environment._serialize_to_dict(environment)["environmentVariables"]
     assert serialized == variables
-    assert serialized["SCORE_MAX_BATCH"] == "64" and serialized["WORKER_COUNT"] == "2"
+    assert serialized["SCORE_MAX_BATCH"] == "64" and serialized["WORKER_COUNT"] == "1"
     assert "EXAMPLE_ENV_VAR" not in serialized
     assert "deprecated" not in caplog.text
 
@@ -188,6 +188,19 @@ def test_the_server_variables_are_the_environments_variables_and_reach_the_deplo
     [(2, 4, 2), (3.86, 12, 3), (2, 1.2, 1), (1, 0.5, 1), (4, 2.6, 3), (0.5, 8, 1)],
 )
 def test_worker_count_is_one_per_whole_core_while_memory_allows(cpu_cores, memory_gb, workers):
-    variables = server_variables(ServiceSettings(cpu_cores=cpu_cores, memory_gb=memory_gb), None)
+    settings = ServiceSettings(cpu_cores=cpu_cores, memory_gb=memory_gb, gpu_cores=0)
+    variables = server_variables(settings, None)
 
     assert variables == {"WORKER_COUNT": str(workers)}  # without scoring settings: none of SCORE_*
+
+
+@pytest.mark.parametrize(
+    ("cpu_cores", "memory_gb", "workers"),
+    # 2.5 GB per GPU worker, 0.5 GB kept: the how-to's 2 cores and 4 GB hold one.
+    [(2, 4, 1), (2, 5.5, 2), (2, 5.4, 1), (4, 16, 4), (0.5, 8, 1)],
+)
+def test_a_gpu_replica_sizes_its_workers_by_the_gpu_workers_memory(cpu_cores, memory_gb, workers):
+    variables = server_variables(ServiceSettings(cpu_cores=cpu_cores, memory_gb=memory_gb, gpu_cores=1), None)
+
+    # A replica with a GPU requires it: it fails its start rather than serve on the CPU.
+    assert variables == {"WORKER_COUNT": str(workers), "SCORE_REQUIRE_GPU": "true"}

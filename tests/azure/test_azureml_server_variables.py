@@ -21,10 +21,12 @@ def test_create_deploys_the_scoring_settings_and_the_worker_count(backend, fake,
     assert environment.environment_variables == {
         "SCORE_MAX_BATCH": "64",
         "SCORE_MAX_BODY_BYTES": str(4 * 1024**2),
-        "SCORE_WARMUP_BATCHES": "1,8",  # the default sizes a limit of 64 allows
+        "SCORE_WARMUP_BATCHES": "1,8,64",  # the default sizes a limit of 64 allows, and the limit
         "SCORE_TF_THREADS": "2",
         "SCORE_FORWARD": "tensorflow",
-        "WORKER_COUNT": "2",  # the how-to's 2 cores and 4 GB
+        "SCORE_GPU_MIN_BATCH": "64",
+        "SCORE_REQUIRE_GPU": "true",  # the replica has a GPU (gpuCores 1): it must see it
+        "WORKER_COUNT": "1",  # the how-to's 2 cores and 4 GB, with a GPU (2.5 GB per worker)
     }
     assert (
         fake.state["services"]["mnist-gpu"]["environment"]["variables"] == environment.environment_variables
@@ -34,7 +36,10 @@ def test_create_deploys_the_scoring_settings_and_the_worker_count(backend, fake,
 def test_a_spec_without_scoring_settings_still_sets_the_worker_count(backend, fake, make_spec, progress):
     backend.create(make_spec(scoring=None), progress)
 
-    assert fake.state["services"]["mnist-gpu"]["environment"]["variables"] == {"WORKER_COUNT": "2"}
+    assert fake.state["services"]["mnist-gpu"]["environment"]["variables"] == {
+        "WORKER_COUNT": "1",
+        "SCORE_REQUIRE_GPU": "true",
+    }
 
 
 def test_a_changed_scoring_setting_updates_the_environment_in_place(backend, fake, make_spec, progress):
@@ -74,4 +79,4 @@ def test_a_state_from_before_the_scoring_settings_gets_them_on_the_next_update(
     backend.update(live, old, make_spec(scoring=ScoringSettings()), progress)
 
     variables = fake.state["services"]["mnist-gpu"]["environment"]["variables"]
-    assert variables["SCORE_MAX_BATCH"] == "1024" and variables["WORKER_COUNT"] == "2"
+    assert variables["SCORE_MAX_BATCH"] == "1024" and variables["WORKER_COUNT"] == "1"

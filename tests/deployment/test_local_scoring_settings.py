@@ -47,7 +47,7 @@ def test_a_release_runs_with_the_scoring_settings_and_an_update_changes_them(
         assert "batch of 3 images is over the maximum of 2 (SCORE_MAX_BATCH)" in reply["message"]
         status, digits = score(live, 2)
         assert status == 200 and isinstance(digits, list) and len(digits) == 2
-        assert "warmed at batch sizes [1]" in backend.logs(live, 500)  # the default a limit of 2 allows
+        assert "warmed at batch sizes [1, 2]" in backend.logs(live, 500)  # the defaults a limit of 2 allows
 
         wider = dataclasses.replace(spec, scoring=ScoringSettings(max_batch=4))
         updated = backend.update(live, spec, wider, lambda _message: None)

@@ -97,7 +97,7 @@ SCORING_TABLE = [
     ("max_batch", 1.5, "1.5 is not allowed: a whole number ≥ 1 and ≤ 65536"),
     ("max_body_bytes", 1000, "1000 is not allowed: a whole number ≥ 1024 and ≤ 1073741824"),
     ("tf_threads", 300, "300 is not allowed: a whole number ≥ 0 and ≤ 256"),
-    ("forward", "gpu", "'gpu' is not allowed: one of auto, tensorflow"),
+    ("forward", "gpu", "'gpu' is not allowed: one of auto, tensorflow, routed"),
     (
         "warmup_batches",
         [1, 2048],
@@ -126,7 +126,7 @@ def test_scoring_settings_absent_are_allowed_and_unknown_keys_are_not():
     assert _failures(news) == {}
     assert _failures(_inputs(scoring={**ScoringSettings().to_dict(), "workers": 2})) == {
         "scoring.workers": "unknown key; allowed here: max_batch, max_body_bytes, warmup_batches, "
-        "tf_threads, forward"
+        "tf_threads, forward, require_gpu, gpu_min_batch"
     }
     assert _failures(_inputs(scoring=UNKNOWN)) == {}
 

@@ -24,7 +24,10 @@ def test_unset_the_settings_are_the_scorers_defaults():
     cfg = load_stack_config({}, stack="local")
 
     assert cfg.scoring == ScoringSettings()
-    assert {name: getattr(cfg.scoring, name) for name in scoring.DEFAULTS} == scoring.DEFAULTS
+    # requireGpu unset: the target decides (None), the scorer's own default is False.
+    scorers = {name: value for name, value in scoring.DEFAULTS.items() if name not in scoring.OPTIONAL}
+    assert {name: getattr(cfg.scoring, name) for name in scorers} == scorers
+    assert cfg.scoring.require_gpu is None
 
 
 @pytest.mark.parametrize("target", ["local", "azure", "azure-v2"])
@@ -63,8 +66,8 @@ def test_warmup_sizes_default_to_those_the_batch_limit_allows():
         ("maxBodyBytes", 1024**3 + 1, "a whole number ≥ 1024 and ≤ 1073741824"),
         ("tfThreads", -1, "a whole number ≥ 0 and ≤ 256"),
         ("tfThreads", 257, "a whole number ≥ 0 and ≤ 256"),
-        ("forward", "gpu", "one of auto, tensorflow"),
-        ("forward", "", "one of auto, tensorflow"),
+        ("forward", "gpu", "one of auto, tensorflow, routed"),
+        ("forward", "", "one of auto, tensorflow, routed"),
         (
             "warmupBatches",
             [1, 2048],
@@ -107,7 +110,7 @@ def test_an_unknown_key_is_refused_naming_the_keys_allowed_there():
 
     assert problem == (
         "aml-gpu-inference:scoring.maxBatchSize = 8: unknown key; allowed here: "
-        "maxBatch, maxBodyBytes, warmupBatches, tfThreads, forward"
+        "maxBatch, maxBodyBytes, warmupBatches, tfThreads, forward, requireGpu, gpuMinBatch"
     )
 
 
@@ -122,11 +125,16 @@ def test_scoring_must_be_an_object():
 
 @pytest.mark.parametrize(
     ("cpu_cores", "memory_gb", "workers"),
-    [(2, 4, 2), (1, 4, 1), (3.86, 12, 3), (3, 2, 2), (2, 1, 1), (0.5, 2, 1)],
+    # Every replica has a GPU (gpuCores >= 1): 2.5 GB per worker, 0.5 GB kept.
+    [(2, 4, 1), (2, 5.5, 2), (1, 8, 1), (3.86, 12, 3), (3, 8, 3), (3, 2, 1), (0.5, 8, 1)],
 )
 def test_max_concurrent_requests_per_replica_defaults_to_the_worker_count(cpu_cores, memory_gb, workers):
     cfg = load_stack_config(
-        {"target": "azure", "tags": TAGS, "service": {"cpuCores": cpu_cores, "memoryGb": memory_gb}},
+        {
+            "target": "azure",
+            "tags": TAGS,
+            "service": {"cpuCores": cpu_cores, "memoryGb": memory_gb},
+        },
         stack="dev",
     )
 
@@ -138,4 +146,4 @@ def test_an_explicit_max_concurrent_requests_per_replica_is_kept():
     cfg = load_stack_config({"service": {"maxConcurrentRequestsPerReplica": 5}}, stack="local")
 
     assert cfg.service.max_concurrent_requests_per_replica == 5
-    assert cfg.service.inference_workers == ServiceSettings().inference_workers == 2
+    assert cfg.service.inference_workers == ServiceSettings().inference_workers == 1  # with its GPU

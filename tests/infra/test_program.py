@@ -235,14 +235,15 @@ def test_the_scoring_settings_reach_the_deployments_inputs_on_local_and_azure(
     assert local.one(MODEL_DEPLOYMENT_TYPE).inputs["scoring"] == {
         "max_batch": 2,
         "max_body_bytes": 32 * 1024**2,
-        "warmup_batches": [1],
+        "warmup_batches": [1, 2],
         "tf_threads": 1,
         "forward": "tensorflow",
-    }
+        "gpu_min_batch": 64,
+    }  # require_gpu absent: the target decides (local: the scorer's default, false)
     inputs = dev.one(MODEL_DEPLOYMENT_TYPE).inputs
-    assert inputs["scoring"]["max_batch"] == 1024 and inputs["scoring"]["warmup_batches"] == [1, 8, 256]
-    # The how-to's 2 cores and 4 GB: 2 workers, and as many requests at once per replica.
-    assert inputs["settings"]["max_concurrent_requests_per_replica"] == 2
+    assert inputs["scoring"]["max_batch"] == 1024 and inputs["scoring"]["warmup_batches"] == [1, 8, 256, 1024]
+    # The how-to's 2 cores, 4 GB and a GPU: 1 worker, and as many requests at once per replica.
+    assert inputs["settings"]["max_concurrent_requests_per_replica"] == 1
 
 
 def test_the_repos_local_stack_file_evaluates(model_dir: Path):

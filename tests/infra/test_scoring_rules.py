@@ -40,10 +40,14 @@ def test_the_defaults_are_the_scorers(scorer: ModuleType):
     read = scorer_reads(scorer, {})
 
     assert {name: getattr(read, name) for name in scoring.DEFAULTS} == scoring.DEFAULTS
+    # SCORE_REQUIRE_GPU is left out unless set: the target decides, the scorer's default is false.
     assert ScoringSettings().environment() == {
         scoring.VARIABLES[name]: str(value) if name != "warmup_batches" else ",".join(map(str, value))
         for name, value in scoring.DEFAULTS.items()
+        if name not in scoring.OPTIONAL
     }
+    assert ScoringSettings(require_gpu=True).environment()["SCORE_REQUIRE_GPU"] == "true"
+    assert scorer_reads(scorer, ScoringSettings(require_gpu=True).environment()).require_gpu is True
 
 
 @pytest.mark.parametrize("max_batch", [1, 2, 7, 8, 9, 255, 256, 1024, 65536])
@@ -94,7 +98,13 @@ def test_warmup_sizes_are_bounded_by_the_batch_limit_as_in_the_scorer(
 
 def test_the_environment_written_reads_back_as_the_same_settings(scorer: ModuleType):
     settings = ScoringSettings(
-        max_batch=300, max_body_bytes=5000, warmup_batches=(2, 300), tf_threads=0, forward="tensorflow"
+        max_batch=300,
+        max_body_bytes=5000,
+        warmup_batches=(2, 300),
+        tf_threads=0,
+        forward="routed",
+        require_gpu=False,
+        gpu_min_batch=17,
     )
 
     read = scorer_reads(scorer, settings.environment())

@@ -206,8 +206,8 @@ def test_the_deployment_is_pinned_to_the_instance_type_and_replicas(first: Progr
     # v2's default request timeout is 5 s: it must be the v1 scoring timeout.
     assert properties["requestSettings"]["requestTimeout"] == "PT60S"
     # As many requests at once as the inference server has workers (docs/scoring.md, Workers).
-    assert properties["requestSettings"]["maxConcurrentRequestsPerInstance"] == 2
-    assert properties["environmentVariables"]["WORKER_COUNT"] == "2"
+    assert properties["requestSettings"]["maxConcurrentRequestsPerInstance"] == 1
+    assert properties["environmentVariables"]["WORKER_COUNT"] == "1"  # 4 GB hold one GPU worker
     assert properties["codeConfiguration"] == {"codeId": first.one(CODE).id, "scoringScript": "score.py"}
     assert properties["model"] == first.one(MODEL).id
     assert properties["environmentId"] == first.one(ENVIRONMENT).id
@@ -369,10 +369,12 @@ def test_the_deployment_runs_with_the_scoring_settings_and_a_change_rolls_out_a_
     assert first.one(DEPLOYMENT).inputs["properties"]["environmentVariables"] == {
         "SCORE_MAX_BATCH": "1024",
         "SCORE_MAX_BODY_BYTES": str(32 * 1024**2),
-        "SCORE_WARMUP_BATCHES": "1,8,256",
+        "SCORE_WARMUP_BATCHES": "1,8,256,1024",
         "SCORE_TF_THREADS": "1",
         "SCORE_FORWARD": "auto",
-        "WORKER_COUNT": "2",
+        "SCORE_GPU_MIN_BATCH": "64",
+        "SCORE_REQUIRE_GPU": "true",  # 1 GPU per replica: a replica without one fails its start
+        "WORKER_COUNT": "1",
     }
 
     changed = run_program(
@@ -383,5 +385,5 @@ def test_the_deployment_runs_with_the_scoring_settings_and_a_change_rolls_out_a_
 
     green = by_name(changed, DEPLOYMENT)["online-green"]
     assert green.inputs["properties"]["environmentVariables"]["SCORE_MAX_BATCH"] == "64"
-    assert green.inputs["properties"]["environmentVariables"]["SCORE_WARMUP_BATCHES"] == "1,8"
+    assert green.inputs["properties"]["environmentVariables"]["SCORE_WARMUP_BATCHES"] == "1,8,64"
     assert green.inputs["tags"][SPEC_TAG] != spec

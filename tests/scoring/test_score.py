@@ -132,8 +132,33 @@ def test_default_warmup_sizes_stay_within_the_batch_limit(tmp_path: Path) -> Non
     settings = scoring_settings.ScorerSettings.from_env(
         {"AZUREML_MODEL_DIR": str(tmp_path), "SCORE_MAX_BATCH": "100"}
     )
-    assert settings.warmup_batches == tuple(s for s in scoring_settings.DEFAULT_WARMUP_BATCHES if s <= 100)
+    assert settings.warmup_batches == (1, 8, 100)  # the fixed sizes it allows, and the limit itself
     assert 256 not in settings.warmup_batches
+
+
+@pytest.mark.parametrize(
+    ("max_batch", "warmup"),
+    [(1, (1,)), (2, (1, 2)), (8, (1, 8)), (9, (1, 8, 9)), (256, (1, 8, 256)), (1024, (1, 8, 256, 1024))],
+)
+def test_default_warmup_covers_the_largest_allowed_batch(tmp_path: Path, max_batch: int, warmup) -> None:
+    settings = scoring_settings.ScorerSettings.from_env(
+        {"AZUREML_MODEL_DIR": str(tmp_path), "SCORE_MAX_BATCH": str(max_batch)}
+    )
+    assert settings.warmup_batches == warmup
+    assert scoring_settings.ScorerSettings(model_root=tmp_path, max_batch=max_batch).warmup_batches == warmup
+
+
+def test_gpu_settings_default_to_not_required_and_a_minimum_gpu_batch_of_64(tmp_path: Path) -> None:
+    settings = scoring_settings.ScorerSettings.from_env({"AZUREML_MODEL_DIR": str(tmp_path)})
+    assert (settings.require_gpu, settings.gpu_min_batch) == (False, 64)
+    read = scoring_settings.ScorerSettings.from_env(
+        {"AZUREML_MODEL_DIR": str(tmp_path), "SCORE_REQUIRE_GPU": " TRUE ", "SCORE_GPU_MIN_BATCH": "0"}
+    )
+    assert (read.require_gpu, read.gpu_min_batch) == (True, 0)
+    off = scoring_settings.ScorerSettings.from_env(
+        {"AZUREML_MODEL_DIR": str(tmp_path), "SCORE_REQUIRE_GPU": "false"}
+    )
+    assert off.require_gpu is False
 
 
 @pytest.mark.parametrize(
@@ -146,6 +171,12 @@ def test_default_warmup_sizes_stay_within_the_batch_limit(tmp_path: Path) -> Non
         ({"SCORE_WARMUP_BATCHES": "1,x"}, ["SCORE_WARMUP_BATCHES", "'1,x'", "comma-separated"]),
         ({"SCORE_MAX_BATCH": "8", "SCORE_WARMUP_BATCHES": "1,256"}, ["SCORE_WARMUP_BATCHES", "256", "1..8"]),
         ({"SCORE_TF_THREADS": "-1"}, ["SCORE_TF_THREADS", "-1", "0..256"]),
+        ({"SCORE_REQUIRE_GPU": "yes"}, ["SCORE_REQUIRE_GPU: 'yes' is not allowed", "(allowed: true, false)"]),
+        ({"SCORE_REQUIRE_GPU": "1"}, ["SCORE_REQUIRE_GPU", "'1'", "true, false"]),
+        ({"SCORE_GPU_MIN_BATCH": "-1"}, ["SCORE_GPU_MIN_BATCH: -1 is not allowed", "0..65536"]),
+        ({"SCORE_GPU_MIN_BATCH": "65537"}, ["SCORE_GPU_MIN_BATCH", "65537", "0..65536"]),
+        ({"SCORE_GPU_MIN_BATCH": "big"}, ["SCORE_GPU_MIN_BATCH", "'big'", "not an integer"]),
+        ({"SCORE_FORWARD": "gpu"}, ["SCORE_FORWARD: 'gpu' is not allowed", "auto, tensorflow, routed"]),
     ],
 )
 def test_bad_settings_name_key_value_and_allowed(

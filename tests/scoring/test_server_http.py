@@ -141,10 +141,12 @@ def test_one_log_line_per_request_from_the_entry_scripts_logging_config(
 
 
 def test_worker_logged_the_device_and_warm_up(server: AzmlinfsrvProcess) -> None:
-    # SCORE_MAX_BATCH=32 leaves the default warm-up sizes (1, 8, 256) at 1 and 8; on a CPU the
-    # numpy forward, loaded beside score.py by path as azmlinfsrv loads it, matched TensorFlow's.
+    # SCORE_MAX_BATCH=32 leaves the default warm-up sizes (1, 8, 256, the limit) at 1, 8 and 32; on
+    # a CPU the numpy forward, loaded beside score.py by path as azmlinfsrv loads it, matched
+    # TensorFlow's. SCORE_REQUIRE_GPU is unset (false): the CPU serves.
     assert (
-        "loaded on /CPU:0 (TensorFlow 2.21.0); forward: numpy; warmed at batch sizes [1, 8]" in server.logs()
+        "loaded on /CPU:0 (TensorFlow 2.21.0); forward: numpy; warmed at batch sizes [1, 8, 32]"
+        in server.logs()
     )
 
 
@@ -277,3 +279,39 @@ def test_init_failure_stops_the_server_with_a_clear_log(tmp_path: Path) -> None:
     finally:
         process.close()
     assert "no saved_model.pb under AZUREML_MODEL_DIR=" in str(caught.value)
+
+
+def test_a_required_gpu_that_is_missing_stops_the_server_naming_what_is_missing(
+    trained_model_dir: Path,
+) -> None:
+    process = AzmlinfsrvProcess(ENTRY_SCRIPT, trained_model_dir, env={"SCORE_REQUIRE_GPU": "true"})
+    try:
+        with pytest.raises(ServerFailed, match="exited with code") as caught:
+            process.start(timeout=180)
+    finally:
+        process.close()
+    message = str(caught.value)
+    assert "SCORE_REQUIRE_GPU=true but no GPU is visible to TensorFlow" in message, message
+    assert "CUDA_VISIBLE_DEVICES" in message and "nvidia-smi" in message and "libcuda" in message
+
+
+def test_a_routed_forward_serves_both_paths_over_http(
+    trained_model_dir: Path, held_out: mnist.Dataset
+) -> None:
+    # SCORE_FORWARD=routed builds the GPU's routed forward on this CPU: 4 images or more go to TensorFlow.
+    env = {"SCORE_FORWARD": "routed", "SCORE_GPU_MIN_BATCH": "4", "SCORE_MAX_BATCH": str(MAX_BATCH)}
+    process = AzmlinfsrvProcess(ENTRY_SCRIPT, trained_model_dir, env=env)
+    try:
+        process.start(timeout=180)
+        replies = {n: send(process, held_out.images[:n].tobytes(), UINT8_CT) for n in (1, 3, 4, MAX_BATCH)}
+        logs = process.logs()
+    finally:
+        process.close()
+    for n, reply in replies.items():
+        assert reply.status == 200, reply.body
+        assert len(reply.json()) == n
+    assert replies[MAX_BATCH].json()[:4] == replies[4].json()
+    assert replies[4].json()[:3] == replies[3].json()
+    assert (
+        "forward: routed (numpy below 4 images, tensorflow from 4); warmed at batch sizes [1, 8, 32]" in logs
+    )
