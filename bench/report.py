@@ -143,8 +143,7 @@ PATH_TARGET_CONCURRENCY = (1, 8)
 
 def path_checks(rows: Sequence[Row], cores: int) -> list[TargetCheck]:
     """The scoring URI's targets over the cells they are set for (workers = cores, concurrency 1
-    and 8; the worst cell counts), and our JSON at 1 image against the constant-answer floor of
-    the same server."""
+    and 8; the worst cell counts)."""
     pairs = [
         (uri, direct)
         for uri, direct in path_pairs(rows)
@@ -168,38 +167,7 @@ def path_checks(rows: Sequence[Row], cores: int) -> list[TargetCheck]:
             True,
             f"highest median of per-round ratios over {len(p99_ratios)} {cells}",
         ),
-        TargetCheck(
-            "ours JSON / constant floor, req/s at 1 image, c=8, workers=cores",
-            _ratio(find(rows, "ours_json", 1, 8, cores), find(rows, "constant", 1, 8, cores), "req_per_s"),
-            0.9,
-            False,
-            "req/s of our JSON scoring over the same server answering a constant, direct",
-        ),
     ]
-
-
-def floor_shares(rows: Sequence[Row], cores: int) -> dict[str, float]:
-    """At 1 image, c=8, workers=cores: the essential work's and ours's req/s as shares of the
-    constant floor, and ours as a share of the essential work (how much of the gap is ours).
-    Empty when the essential variant or the floor was not measured."""
-    cells = {v: find(rows, v, 1, 8, cores) for v in ("constant", "essential", "ours_json")}
-    if cells["essential"] is None or cells["constant"] is None:
-        return {}
-    return {
-        "essential_of_floor": _ratio(cells["essential"], cells["constant"], "req_per_s"),
-        "ours_of_floor": _ratio(cells["ours_json"], cells["constant"], "req_per_s"),
-        "ours_of_essential": _ratio(cells["ours_json"], cells["essential"], "req_per_s"),
-    }
-
-
-def format_floor_shares(shares: dict[str, float], cores: int) -> str:
-    if not shares:
-        return ""
-    return (
-        f"JSON at 1 image, c=8, workers={cores}, req/s as a share of the constant floor: "
-        f"essential work (parse + first layer, no checks) {shares['essential_of_floor']:.1%}, "
-        f"ours {shares['ours_of_floor']:.1%} (ours / essential {shares['ours_of_essential']:.1%})"
-    )
 
 
 def _ratio(top: Row | None, bottom: Row | None, attribute: str) -> float:

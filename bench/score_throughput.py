@@ -7,9 +7,7 @@ For each served variant, azmlinfsrv (Azure ML's inference server: gunicorn sync 
 started on a free loopback port at 1 worker and at workers = cores, and a load generator in its own
 process drives /score closed-loop at each concurrency and images-per-request:
 
-    constant      bench/variants/constant_score.py   the server's floor (reads the body, answers "[0]")
-    essential     bench/variants/essential_score.py  the floor + a JSON body's parse and the first
-                                                     layer's product: the work any scorer must do
+    constant      bench/variants/constant_score.py   the server alone (reads the body, answers "[0]")
     howto         bench/variants/howto_score.py      json.loads -> np.array -> model.predict -> argmax
     ours_json     model_service/score.py             the how-to's JSON body
     ours_uint8    model_service/score.py             application/octet-stream, 784 bytes per image
@@ -21,7 +19,7 @@ code `pulumi up` runs for the local stack), and each of its cells is driven twic
 port), the same processes either way; the run prints scoring_uri / direct for every cell.
 
 At each worker count all the variants' servers run at once, and the cells that send the same body
-(constant, essential, howto and ours_json with JSON, on both paths) are measured together in alternating
+(constant, howto and ours_json with JSON, on both paths) are measured together in alternating
 rounds (a b c c b a a b c: `--rounds` each), so that a neighbour's load falls on all of them
 alike; each cell's figures are the medians of its rounds, and the ratios between cells measured
 together are the medians of their per-round ratios.
@@ -70,8 +68,8 @@ DEFAULT_MODEL_DIR = PROJECT_ROOT / "artifacts" / "model"
 DEFAULT_OUT_DIR = PROJECT_ROOT / "bench" / "results"
 LOCAL_ENTRY_SCRIPT = (SOURCE_DIR / "score.py").resolve()
 # Variants that answer "[0]" whatever the body: their answers are not predictions.
-CONSTANT_ANSWERS = ("constant", "essential")
-VARIANTS = ("constant", "essential", "howto", "ours_json", "ours_uint8", "ours_float32")
+CONSTANT_ANSWERS = ("constant",)
+VARIANTS = ("constant", "howto", "ours_json", "ours_uint8", "ours_float32")
 
 
 @dataclass(frozen=True)
@@ -114,7 +112,6 @@ def served_scripts(
     bench_dir = PROJECT_ROOT / "bench" / "variants"
     candidates = [
         ServedScript("constant", bench_dir / "constant_score.py", {"constant": "json"}),
-        ServedScript("essential", bench_dir / "essential_score.py", {"essential": "json"}),
         ServedScript("howto", bench_dir / "howto_score.py", {"howto": "json"}),
         ServedScript(
             "ours",
@@ -206,7 +203,7 @@ def run_matrix(
     """Serve and drive every cell; returns the rows, each variant's 256-image answers, and failures.
 
     At each worker count every script is served at once, and the cells that send the same body
-    (the floor, the how-to and ours with JSON; on every path) are measured together in alternating
+    (the constant script, the how-to and ours with JSON; on every path) are measured together in alternating
     rounds: each ratio the run prints compares figures taken side by side in time."""
     pixels = digit_images(max(matrix.images))
     formats = sorted({fmt for script in scripts for fmt in script.variants.values()})
@@ -534,9 +531,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(path_ratios)
         print()
     print(report.format_checks(checks))
-    floor_shares = report.floor_shares(rows, max(matrix.workers))
-    if floor_shares:
-        print(report.format_floor_shares(floor_shares, max(matrix.workers)))
     efficiency = report.efficiency_lines(rows, limits)
     if efficiency:
         print(efficiency)
@@ -557,7 +551,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             {"name": c.name, "measured": c.measured, "bound": c.bound, "met": c.met, "how": c.how}
             for c in checks
         ],
-        "floor_shares": floor_shares,
         "failures": failures,
     }
     (out_dir / "score_throughput_summary.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -19,7 +19,7 @@ from bench.loadgen import build_request, percentile
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CSV_HEADER = "variant,path,images_per_request,concurrency,workers,req_per_s,images_per_s,p50_ms,p99_ms,errors"
-VARIANTS = ("constant", "essential", "howto", "ours_uint8")
+VARIANTS = ("constant", "howto", "ours_uint8")
 IMAGES = (1, 4)
 
 
@@ -114,22 +114,6 @@ def test_a_cell_measured_in_rounds_reports_each_figures_median_and_all_errors() 
     assert merged.path == "scoring_uri"
 
 
-def test_floor_shares_compare_ours_and_the_essential_work_with_the_floor_in_the_same_cell() -> None:
-    from bench.report import Row, floor_shares, format_floor_shares
-
-    def row(variant: str, req_per_s: float, images: int = 1, workers: int = 2) -> Row:
-        return Row(variant, images, 8, workers, req_per_s, 1.0, 2.0, 0, 0.2, 0.1)
-
-    rows = [row("constant", 2000.0), row("essential", 1700.0), row("ours_json", 1530.0)]
-    rows += [row("constant", 10.0, images=256), row("ours_json", 1.0, workers=1)]  # other cells
-    shares = floor_shares(rows, cores=2)
-    assert shares == {"essential_of_floor": 0.85, "ours_of_floor": 0.765, "ours_of_essential": 0.9}
-    assert "essential work (parse + first layer, no checks) 85.0%, ours 76.5% (ours / essential 90.0%)" in (
-        format_floor_shares(shares, 2)
-    )
-    assert floor_shares([r for r in rows if r.variant != "essential"], cores=2) == {}
-
-
 def test_the_scoring_uri_targets_judge_the_worst_cell_at_workers_equal_cores_and_c_1_and_8() -> None:
     from bench.report import Row, path_checks
 
@@ -143,7 +127,7 @@ def test_the_scoring_uri_targets_judge_the_worst_cell_at_workers_equal_cores_and
     rows = pair(1, 2, 950.0, 4.4) + pair(8, 2, 910.0, 5.2)
     # Cells the targets are not set for: printed elsewhere, never judged.
     rows += pair(32, 2, 100.0, 40.0) + pair(8, 1, 100.0, 40.0)
-    requests, latency, _floor = path_checks(rows, cores=2)
+    requests, latency = path_checks(rows, cores=2)
     assert (requests.measured, requests.met) == (pytest.approx(0.91), True)
     assert (latency.measured, latency.met) == (pytest.approx(1.3), False)
     assert "over 2 cells measured both ways at workers=2, c=1/8" in requests.how
@@ -165,7 +149,7 @@ def test_cells_measured_together_are_compared_round_by_round() -> None:
     uri = cell("scoring_uri", [(950.0, 4.4), (480.0, 8.4), (700.0, 6.0)])
     assert direct.round_figures == ((1000.0, 4.0), (500.0, 8.0), (1000.0, 4.0))
     assert (uri.req_per_s / direct.req_per_s, uri.p99_ms / direct.p99_ms) == (0.7, 1.5)  # medians
-    requests, latency, _floor = path_checks([direct, uri], cores=2)
+    requests, latency = path_checks([direct, uri], cores=2)
     assert requests.measured == pytest.approx(0.95)  # per turn: 0.95, 0.96, 0.70
     assert latency.measured == pytest.approx(1.1)  # per turn: 1.10, 1.05, 1.50
     assert "req/s  95.0%  p99  1.10x" in format_path_ratios([direct, uri])
