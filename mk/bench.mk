@@ -3,8 +3,6 @@
 #   make bench              every benchmark below
 #   make bench-score        scoring throughput, full matrix (~15 minutes on 2 cores)
 #   make bench-score-quick  the reduced matrix (under two minutes)
-#   make bench-floor        the constant floor's budget: worker CPU per request of the floor, of
-#                           each step any JSON scorer must do, and of ours (~3 minutes)
 #   make bench-provider     no-op diff, local create to healthy (and where the seconds go), an
 #                           update under a scoring client (failed requests, latency added)
 #   make bench-tools        Debian's `wrk` and `hey` load generators (root); `--loadgen auto` picks wrk,
@@ -15,9 +13,9 @@
 
 BENCH_ARGS ?=
 
-.PHONY: bench bench-score bench-score-quick bench-floor bench-tools bench-provider
+.PHONY: bench bench-score bench-score-quick bench-tools bench-provider
 
-bench: bench-score bench-floor bench-provider
+bench: bench-score bench-provider
 
 # wrk and hey are Debian packages; apt needs root (as on this project's machines and CI).
 # wrk (C, epoll) costs about a fifth of hey's client CPU per request (docs/performance.md).
@@ -31,9 +29,6 @@ bench-score: model bench-tools
 
 bench-score-quick: model bench-tools
 	$(SPY) bench/score_throughput.py --quick --model-dir $(abspath $(MODEL_DIR)) $(BENCH_ARGS)
-
-bench-floor: model bench-tools
-	$(SPY) bench/floor_budget.py --model-dir $(abspath $(MODEL_DIR)) $(BENCH_ARGS)
 
 bench-provider: model $(VENV)/.installed
 	$(PY) bench/provider_ops.py --model-dir $(abspath $(MODEL_DIR))
