@@ -2,9 +2,9 @@
 
     python -m bench.limits --model-dir DIR [--seconds S]   (prints one JSON object)
 
-- parse: orjson of a 256-image how-to JSON body into a float32 array (the issue's JSON parse
-  limit), our scorer's own decoder (model_service/json_decoding.py `decode_json`: simdjson fast path plus
-  checks) and, for reference, the how-to's json.loads + np.array;
+- parse: orjson of a 256-image how-to JSON body into a float32 array (the targets' JSON parse
+  limit), our scorer's own decoder (model_service/json_decoding.py `decode_json`: simdjson fast
+  path plus checks) and, for reference, the how-to's json.loads + np.array;
 - decode: a 256-image uint8 body into float32 in 0..1 (the binary path's parse);
 - forward: the exported model's `serve` endpoint (float32 [n, 784] -> logits) plus argmax in one
   tf.function, and the same model as numpy matrix products (model_service/dense_forward.py, what

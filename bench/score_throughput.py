@@ -25,9 +25,10 @@ alike; each cell's figures are the medians of its rounds, and the ratios between
 together are the medians of their per-round ratios.
 
 In the same run the limits are measured alone on one core (bench/limits.py): orjson of a 256-image
-body into float32, and the model's tf.function forward at batch 256. The run prints a table, the
-ratios ours / how-to and the issue's targets, and writes bench/results/score_throughput.csv, a PNG
-plot and a JSON file with the limits and the load generator's own cost. Every load is bounded in
+body into float32, and the model's tf.function and numpy forwards at batch 256. The run prints a
+table, the ratios ours / how-to and each target with its bound and verdict, and writes
+bench/results/score_throughput.csv, a PNG plot and a JSON file with the limits and the load
+generator's own cost. Every load is bounded in
 time and request count and stays on 127.0.0.1; every server started is stopped.
 `--quick` runs a reduced matrix (workers = cores, concurrency 8) in under two minutes.
 """
