@@ -1,0 +1,364 @@
+"""Throughput through the entry script's HTTP server, and each worker's memory.
+
+For each device mode and worker count: azmlinfsrv serving model_service/score.py with the GPU
+environment's interpreter (`deployment.inference_server`, the harness the local target, the tests
+and the benchmarks share), started as the local backend starts it; one request per batch size
+checked against the numpy forward's digits; then bench/loadgen.py (our closed-loop load driver,
+in its own process) for a fixed duration at that batch size, uint8 bodies, one connection per
+worker. After the load, each worker's RSS (/proc) and GPU memory (nvidia-smi's compute apps).
+
+    mode "gpu": SCORE_REQUIRE_GPU=true, the machine's GPUs visible (a worker without one exits)
+    mode "cpu": CUDA_VISIBLE_DEVICES="" and SCORE_REQUIRE_GPU=false: the same server on the CPU
+
+Standard library only (runs in whatever python starts the check).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from scripts.gpu_check import stats
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT / "infra") not in sys.path:
+    sys.path.append(str(ROOT / "infra"))  # `deployment` is imported top-level, as the engine does
+
+from deployment.inference_server import ENTRY_SCRIPT, SERVER_ENV, InferenceServer, NotHealthy  # noqa: E402
+
+LOADGEN = ROOT / "bench" / "loadgen.py"
+IMAGE_BYTES = 784
+CONTENT_TYPE = "application/octet-stream"  # uint8 pixels (body_decoding.py)
+MODES = ("gpu", "cpu")
+SERVER_START_TIMEOUT_S = 300.0
+LOAD_GRACE_S = 10.0
+_MIB = 1024 * 1024
+# scorer.py's line once a worker has loaded: "model DIR loaded on /GPU:0 (TensorFlow 2.21.0);
+# forward: routed (numpy below 64 images, tensorflow from 64); warmed at batch sizes [...]"
+_LOADED = re.compile(r"loaded on (\S+) \(TensorFlow [^)]*\); forward: (.+?); warmed at batch sizes")
+_ROUTED = re.compile(r"^routed \((\w+) below (\d+) images, (\w+) from \d+\)$")
+
+
+class LoadError(RuntimeError):
+    """A server or a load run failed; the message says which and why (with the log tail)."""
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    modes: tuple[str, ...]
+    workers: tuple[int, ...]
+    batches: tuple[int, ...]
+    duration_s: float
+    max_batch: int
+
+
+def server_env(mode: str, max_batch: int) -> dict[str, str]:
+    """The settings each server gets: the batch limit must admit the largest batch measured."""
+    env = {"SCORE_MAX_BATCH": str(max_batch)}
+    if mode == "gpu":
+        env["SCORE_REQUIRE_GPU"] = "true"
+    elif mode == "cpu":
+        env.update({"CUDA_VISIBLE_DEVICES": "", "SCORE_REQUIRE_GPU": "false"})
+    else:
+        raise ValueError(f"mode: {mode!r} is not allowed (allowed: {', '.join(MODES)})")
+    return env
+
+
+def worker_env(mode: str, max_batch: int) -> dict[str, str]:
+    """The environment of a process that should start as a worker of that mode's server does
+    (the probes): the server's own variables (inference_server.SERVER_ENV) and server_env's."""
+    return {**SERVER_ENV, "TF_CPP_MIN_LOG_LEVEL": "2", **server_env(mode, max_batch)}
+
+
+# ------------------------------------------------------------------------------------------
+# What the server and the machine say (pure parsing, tested on their text)
+
+
+def parse_loaded(log_text: str) -> list[tuple[str, str]]:
+    """(device, forward) from each worker's "model ... loaded on ..." line, in log order."""
+    return [(match.group(1), match.group(2)) for match in _LOADED.finditer(log_text)]
+
+
+def route_for(forward: str, device: str, batch: int) -> tuple[str | None, str | None]:
+    """(forward, device) a batch of `batch` images runs on, from a worker's forward description;
+    numpy always runs on the CPU. (None, None) for a description this does not know."""
+    routed = _ROUTED.match(forward)
+    if routed:
+        small, min_batch, large = routed.group(1), int(routed.group(2)), routed.group(3)
+        forward = large if batch >= min_batch else small
+    if forward == "numpy":
+        return "numpy", "/CPU:0"
+    if forward == "tensorflow":
+        return "tensorflow", device
+    return None, None
+
+
+def parse_compute_apps(text: str) -> dict[int, int]:
+    """{pid: used GPU memory in MiB} from `nvidia-smi --query-compute-apps=pid,used_memory
+    --format=csv,noheader,nounits`; lines it cannot read are skipped."""
+    used: dict[int, int] = {}
+    for line in text.splitlines():
+        parts = [part.strip() for part in line.split(",")]
+        if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+            used[int(parts[0])] = used.get(int(parts[0]), 0) + int(parts[1])
+    return used
+
+
+def proc_status_kib(status_text: str, field: str) -> int | None:
+    """A `field:  N kB` value of /proc/<pid>/status, in KiB."""
+    for line in status_text.splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return None
+
+
+# ------------------------------------------------------------------------------------------
+# The machine
+
+
+def children(pid: int) -> list[int]:
+    """The direct children of `pid` (a gunicorn master's are its workers)."""
+    found: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found += [int(child) for child in (task / "children").read_text().split()]
+    except OSError:
+        return []
+    return sorted(set(found))
+
+
+def memory_mib(pid: int) -> tuple[float | None, float | None]:
+    """(RSS, peak RSS) of `pid` in MiB, from /proc/<pid>/status; None when it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None, None
+    rss, peak = proc_status_kib(text, "VmRSS"), proc_status_kib(text, "VmHWM")
+    return (None if rss is None else round(rss / 1024, 1)), (None if peak is None else round(peak / 1024, 1))
+
+
+def nvidia_smi_query(args: Sequence[str]) -> str | None:
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return None
+    try:
+        done = subprocess.run([smi, *args], capture_output=True, text=True, timeout=15, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def gpu_memory_used_mib() -> int | None:
+    """The first GPU's used memory (all processes), MiB; None without nvidia-smi."""
+    out = nvidia_smi_query(["--query-gpu=memory.used", "--format=csv,noheader,nounits"])
+    first = (out or "").strip().splitlines()[:1]
+    return int(first[0]) if first and first[0].strip().isdigit() else None
+
+
+def compute_apps() -> dict[int, int] | None:
+    out = nvidia_smi_query(["--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"])
+    return None if out is None else parse_compute_apps(out)
+
+
+# ------------------------------------------------------------------------------------------
+# Requests and load
+
+
+def score_once(url: str, body: bytes, timeout_s: float = 60.0) -> list[int]:
+    """POST one uint8 body to `url` (loopback, no proxy); the digits it answered."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout_s)
+    try:
+        connection.request("POST", parts.path, body=body, headers={"Content-Type": CONTENT_TYPE})
+        response = connection.getresponse()
+        payload = response.read()
+    finally:
+        connection.close()
+    if response.status != 200:
+        raise LoadError(
+            f"POST {url} with {len(body) // IMAGE_BYTES} images: {response.status} {payload[:300]!r}"
+        )
+    return [int(digit) for digit in json.loads(payload)]
+
+
+def run_loadgen(url: str, body_path: Path, concurrency: int, duration_s: float) -> dict[str, Any]:
+    """bench/loadgen.py for `duration_s` seconds, closed loop; its JSON result."""
+    argv = [sys.executable, str(LOADGEN), "--url", url, "--body", str(body_path)]
+    argv += ["--content-type", CONTENT_TYPE, "--concurrency", str(concurrency)]
+    argv += ["--duration", str(duration_s), "--max-requests", "10000000", "--grace", str(LOAD_GRACE_S)]
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=duration_s + LOAD_GRACE_S + 60, check=False
+        )
+    except subprocess.TimeoutExpired as error:
+        raise LoadError(f"bench/loadgen.py did not finish: {error}") from error
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        raise LoadError(f"bench/loadgen.py exited {done.returncode}: {done.stderr.strip()[-500:]}")
+    return json.loads(lines[-1])
+
+
+def throughput_row(
+    mode: str, workers: int, batch: int, load: Mapping[str, Any], route: tuple[str | None, str | None]
+) -> dict[str, Any]:
+    elapsed = float(load.get("elapsed_s") or 0.0)
+    ok = int(load.get("ok") or 0)
+    p50, p99 = load.get("p50_ms"), load.get("p99_ms")
+    return {
+        "mode": mode,
+        "workers": workers,
+        "batch": batch,
+        "concurrency": workers,
+        "forward": route[0],
+        "device": route[1],
+        "requests": ok,
+        "errors": int(load.get("errors") or 0),
+        "elapsed_s": round(elapsed, 3),
+        "images_per_s": _round(stats.images_per_s(ok, batch, elapsed), 1),
+        "requests_per_s": _round(stats.images_per_s(ok, 1, elapsed), 1),
+        "p50_ms": _round(_finite(p50), 3),
+        "p99_ms": _round(_finite(p99), 3),
+        "client_cpu_s": _round(load.get("client_cpu_s"), 3),
+        "first_error": load.get("first_error") or None,
+    }
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and value == value else None
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+# ------------------------------------------------------------------------------------------
+# One server, then the whole plan
+
+
+def measure_server(
+    python: Path,
+    model_dir: Path,
+    mode: str,
+    workers: int,
+    plan: LoadPlan,
+    body: bytes,
+    expected: Sequence[int],
+    work_dir: Path,
+    progress: Callable[[str], None],
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Throughput rows for each batch size, and the server's memory record."""
+    log_path = work_dir / "logs" / f"azmlinfsrv-{mode}-{workers}w.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path.unlink(missing_ok=True)
+    server = InferenceServer(
+        ENTRY_SCRIPT,
+        model_dir,
+        workers=workers,
+        env=server_env(mode, plan.max_batch),
+        python=python,
+        log_path=log_path,
+    )
+    gpu_before = gpu_memory_used_mib()
+    began = time.monotonic()
+    try:
+        try:
+            server.start(SERVER_START_TIMEOUT_S)
+        except NotHealthy as error:
+            raise LoadError(f"azmlinfsrv ({mode}, {workers} workers) did not start: {error}") from error
+        start_s = time.monotonic() - began
+        assert server.process is not None
+        loaded = parse_loaded(server.logs())
+        device, forward = loaded[0] if loaded else ("unknown", "unknown")
+        rows = []
+        for batch in plan.batches:
+            payload = body[: batch * IMAGE_BYTES]
+            if len(payload) != batch * IMAGE_BYTES:
+                raise LoadError(f"the body file holds {len(body) // IMAGE_BYTES} images, fewer than {batch}")
+            answered = score_once(server.score_url, payload)
+            body_path = work_dir / f"body-{batch}.u8"
+            body_path.write_bytes(payload)
+            load = run_loadgen(server.score_url, body_path, workers, plan.duration_s)
+            row = throughput_row(mode, workers, batch, load, route_for(forward, device, batch))
+            row["http_digits_equal_numpy"] = answered == list(expected[:batch])
+            rows.append(row)
+            progress(
+                f"{mode} {workers}w batch {batch}: {row['images_per_s']} images/s, "
+                f"p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms"
+            )
+        memory = server_memory(server.process.pid, gpu_before)
+        memory.update(
+            {
+                "mode": mode,
+                "workers": workers,
+                "start_s": round(start_s, 2),
+                "loaded": [{"device": d, "forward": f} for d, f in loaded],
+                "log": str(log_path),
+            }
+        )
+        return rows, memory
+    finally:
+        server.close()
+
+
+def server_memory(master_pid: int, gpu_before: int | None) -> dict[str, Any]:
+    """Each worker's RSS and GPU memory, after the load (the largest batch has run)."""
+    apps = compute_apps()
+    rows = []
+    for pid in children(master_pid):
+        rss, peak = memory_mib(pid)
+        rows.append(
+            {
+                "pid": pid,
+                "rss_mib": rss,
+                "peak_rss_mib": peak,
+                "gpu_memory_mib": None if apps is None else apps.get(pid),
+            }
+        )
+    master_rss, _ = memory_mib(master_pid)
+    gpu_after = gpu_memory_used_mib()
+    note = None
+    if apps is None:
+        note = "nvidia-smi not available: no GPU memory per process"
+    elif rows and all(row["gpu_memory_mib"] is None for row in rows):
+        note = (
+            "nvidia-smi lists no compute process with a worker's pid (a container's pid namespace "
+            "hides them); the GPU's used memory before and after shows their total"
+        )
+    return {
+        "worker": rows,
+        "master_rss_mib": master_rss,
+        "gpu_memory_used_mib": {"before_start": gpu_before, "after_load": gpu_after},
+        "gpu_memory_note": note,
+    }
+
+
+def measure(
+    python: Path,
+    model_dir: Path,
+    plan: LoadPlan,
+    body: bytes,
+    expected: Sequence[int],
+    work_dir: Path,
+    progress: Callable[[str], None],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(throughput rows, per-server memory records) for every mode × worker count of `plan`."""
+    rows: list[dict[str, Any]] = []
+    servers: list[dict[str, Any]] = []
+    for mode in plan.modes:
+        for workers in plan.workers:
+            server_rows, memory = measure_server(
+                python, model_dir, mode, workers, plan, body, expected, work_dir, progress
+            )
+            rows += server_rows
+            servers.append(memory)
+    return rows, servers
