@@ -30,7 +30,9 @@ DEFAULT_WORK_DIR = ROOT / "artifacts" / "gpu-check"
 DEFAULT_OUT = ROOT / "artifacts" / "gpu-check.json"
 # environment.yml's `python=3.11`: the image's interpreter; another one may resolve other wheels.
 IMAGE_PYTHON = "3.11"
-MAX_BATCH = 4096  # SCORE_MAX_BATCH for every server and probe: the largest batch measured
+MAX_BATCH = 4096
+# A step's process that takes longer has hung (each takes well under a minute on a GPU machine).
+STEP_TIMEOUT_S = 600  # SCORE_MAX_BATCH for every server and probe: the largest batch measured
 ROUTE_BATCHES = (1, 8, 64, 256, 1024, 4096)
 FULL = {"workers": (1, 2, 4), "batches": (1, 256, 4096), "duration_s": 3.0, "timing_budget_s": 0.3}
 FULL_TIMING_BATCHES = tuple(2**k for k in range(13))  # 1..4096: the threshold to a power of two
@@ -266,7 +268,8 @@ def _read_result(path: Path, stage: str, code: int) -> dict[str, Any]:
 def _run(argv: list[str], extra_env: Mapping[str, str], *, check: bool = True) -> int:
     """Run a step's process from the repo root (so `-m scripts...`/`model_service` import), its
     output on stderr: stdout carries only the JSON document."""
-    done = subprocess.run(argv, cwd=ROOT, env={**os.environ, **extra_env}, stdout=sys.stderr, check=False)
+    env = {**os.environ, **extra_env}
+    done = subprocess.run(argv, cwd=ROOT, env=env, stdout=sys.stderr, check=False, timeout=STEP_TIMEOUT_S)
     if check and done.returncode != 0:
         raise RuntimeError(
             f"{' '.join(argv[1:4])} exited with status {done.returncode} (its output is above)"

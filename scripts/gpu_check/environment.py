@@ -73,13 +73,16 @@ def ensure_environment(
             "or another --venv"
         )
     shutil.rmtree(venv, ignore_errors=True)
+    # Claimed before anything can fail, so a build stopped half-way is ours to redo next time.
+    venv.mkdir(parents=True)
+    stamp.write_text("building\n")
+    # Ignored by git and by ruff, wherever the venv is (what `python -m venv` does itself from 3.13).
+    (venv / ".gitignore").write_text("*\n")
     _step(
         [builder, "-m", "venv", str(venv)],
         f"creating the virtualenv {venv} with {builder}",
         hint="on Debian and Ubuntu the venv module is the python3-venv package",
     )
-    # Ignored by git and by ruff, wherever the venv is (what `python -m venv` does itself from 3.13).
-    (venv / ".gitignore").write_text("*\n")
     _step(
         [str(python), "-m", "pip", "install", *PIP_OPTIONS, "-r", str(requirements)],
         f"pip install -r {requirements} (the GPU pins, from PyPI)",

@@ -323,3 +323,16 @@ def test_the_environment_digest_follows_included_requirements(tmp_path: Path) ->
     assert environment.requirements_digest(top, "/usr/bin/python3.12") != environment.requirements_digest(
         top, "/usr/bin/python3"
     )
+
+
+def test_a_build_stopped_half_way_is_redone_not_refused(tmp_path: Path) -> None:
+    requirements = tmp_path / "requirements-gpu.txt"
+    requirements.write_text("numpy==2.4.6\n")
+    venv = tmp_path / "venv"
+    missing = str(tmp_path / "no-such-python")
+    with pytest.raises(environment.EnvironmentBuildError, match="cannot run"):
+        environment.ensure_environment(venv, requirements, build=True, builder=missing)
+    assert (venv / environment.STAMP).read_text() == "building\n"  # claimed, so the next run may redo it
+    assert (venv / ".gitignore").read_text() == "*\n"
+    with pytest.raises(environment.EnvironmentBuildError, match="cannot run"):  # not "was not built by"
+        environment.ensure_environment(venv, requirements, build=True, builder=missing)
