@@ -30,9 +30,9 @@ DEFAULT_WORK_DIR = ROOT / "artifacts" / "gpu-check"
 DEFAULT_OUT = ROOT / "artifacts" / "gpu-check.json"
 # environment.yml's `python=3.11`: the image's interpreter; another one may resolve other wheels.
 IMAGE_PYTHON = "3.11"
-MAX_BATCH = 4096
+MAX_BATCH = 4096  # SCORE_MAX_BATCH for every server and probe: the largest batch measured
 # A step's process that takes longer has hung (each takes well under a minute on a GPU machine).
-STEP_TIMEOUT_S = 600  # SCORE_MAX_BATCH for every server and probe: the largest batch measured
+STEP_TIMEOUT_S = 600
 ROUTE_BATCHES = (1, 8, 64, 256, 1024, 4096)
 FULL = {"workers": (1, 2, 4), "batches": (1, 256, 4096), "duration_s": 3.0, "timing_budget_s": 0.3}
 FULL_TIMING_BATCHES = tuple(2**k for k in range(13))  # 1..4096: the threshold to a power of two
