@@ -27,6 +27,7 @@ help:
 	@echo "make bench          the benchmarks (figures printed, results in bench/results/)"
 	@echo "make test-infra     config validation, the program under mocks, the policy pack"
 	@echo "make bench-program  wall time of evaluating the dev stack under mocks"
+	@echo "make gpu-check      on one NVIDIA GPU: builds .venv-gpu from the GPU pins, trains, prints the figures as JSON (exit 3: no GPU)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
