@@ -56,13 +56,13 @@ from bench.fuzz_wire import (
 )
 from bench.local_service import local_service
 from bench.procfs import rss_kib
-from bench.server import InferenceServer
+from deployment.inference_server import InferenceServer
 from deployment.local_handle import LocalHandle
 from deployment.settings import ScoringSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENTRY_SCRIPT = PROJECT_ROOT / "model_service" / "score.py"
-AZMLINFSRV = Path(sys.executable).with_name("azmlinfsrv")  # the scoring environment's
+SCORING_PYTHON = Path(sys.executable).with_name("python")  # the scoring environment's
 PATHS = ("scoring_uri", "direct")
 FUZZ_SCORING = ScoringSettings(max_batch=MAX_BATCH, max_body_bytes=MAX_BODY, warmup_batches=(1,))
 
@@ -88,13 +88,13 @@ def fuzz_target(path: str, args: argparse.Namespace, work_dir: Path) -> Iterator
             yield Target(port, release.port, release.log_path)
         return
     with InferenceServer(
-        AZMLINFSRV,
         args.entry_script,
         args.model_dir,
-        args.workers,
-        work_dir / "azmlinfsrv.log",
+        workers=args.workers,
+        env=FUZZ_SCORING.environment(),
+        python=SCORING_PYTHON,
+        log_path=work_dir / "azmlinfsrv.log",
         cwd=PROJECT_ROOT,
-        extra_env=FUZZ_SCORING.environment(),
     ) as server:
         yield Target(server.port, server.port, server.log_path)
 

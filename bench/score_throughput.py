@@ -58,9 +58,8 @@ from bench.drivers import LOADGEN_HELP, LoadSpec, resolve_driver, run_load
 from bench.local_service import SOURCE_DIR, local_service
 from bench.payloads import BODY_FORMATS, digit_images
 from bench.procfs import wait_idle
-from bench.server import InferenceServer
 from deployment.backend import DeploymentFailed
-from deployment.inference_server import NotHealthy
+from deployment.inference_server import InferenceServer, NotHealthy
 from deployment.local_handle import LocalHandle
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -277,13 +276,13 @@ def serve(
         return
     log_path = work_dir / f"server-{script.name}-w{workers}.log"
     with InferenceServer(
-        SCORING_BIN / "azmlinfsrv",
         script.entry_script,
         model_dir,
-        workers,
-        log_path,
+        workers=workers,
+        env=script.extra_env,
+        python=SCORING_BIN / "python",
+        log_path=log_path,
         cwd=PROJECT_ROOT,
-        extra_env=script.extra_env,
     ) as server:
         assert server.process is not None
         yield server.process.pid, {"direct": server.score_url}
