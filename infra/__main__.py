@@ -9,11 +9,13 @@ target local: ModelDeployment only (Azure ML's inference server on this machine)
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import pulumi
 import pulumi_azure_native as azure_native
 
 from aks_attach import AksAttachArgs
+from capacity_report import capacity_lines
 from config import load_stack_config
 from config_pulumi import pulumi_config_source
 from deployment.resource import ModelDeployment, ModelDeploymentArgs
@@ -39,6 +41,9 @@ if cfg.target in ("azure", "azure-v2"):
         suffix = default_name_suffix(pulumi.get_project(), cfg.stack, subscription)
         cfg = dataclasses.replace(cfg, name_suffix=suffix)
     names = stack_names(cfg.name_prefix, cfg.stack, cfg.name_suffix)
+    # Before any resource: GPUs per phase, surge nodes, the vCPU quota (checked with credentials).
+    for level, line in capacity_lines(cfg, os.environ):
+        (pulumi.log.warn if level == "warn" else pulumi.log.info)(line)
     cluster_opts = None
     if cfg.existing_workspace is not None:
         # The workspace lookup, the cluster and the attach belong in the adopted workspace's

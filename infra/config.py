@@ -31,6 +31,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import config_capacity
 import config_cluster
 import config_online
 import config_scoring
@@ -152,9 +153,9 @@ def load_stack_config(
     if cfg.target == "local":
         cfg = replace(cfg, local_target=config_service.read_local_target(reader, project_root))
     if cfg.target == "azure" and fields["service"] and fields["cluster"]:
-        config_cluster.check_service_fits_cluster(reader, cfg.service, cfg.cluster)
+        config_capacity.check_pool(reader, cfg)
     cfg = replace(cfg, online=config_online.read_online(reader, cfg.target))
-    if cfg.target == config_online.TARGET and fields["service"] and fields["cluster"]:
+    if cfg.online is not None and fields["service"] and fields["cluster"]:
         config_online.check_online_target(reader, cfg)
     if reader.problems:
         raise ConfigError(reader.problems)

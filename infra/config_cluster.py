@@ -23,6 +23,7 @@ CLUSTER_FIELDS: Mapping[str, tuple[str, Cast, Rule | None]] = {
     "kubernetesVersion": ("kubernetes_version", text, values.KUBERNETES_VERSION),
     "purpose": ("purpose", text, one_of(choices(ClusterPurpose))),
     "loadBalancerType": ("load_balancer_type", text, one_of(choices(LoadBalancerType))),
+    "upgradeMaxSurge": ("upgrade_max_surge", whole_number, values.UPGRADE_MAX_SURGE),
 }
 SSL_FIELDS: Mapping[str, tuple[str, Cast, Rule | None]] = {
     "leafDomainLabel": ("leaf_domain_label", text, values.LEAF_DOMAIN_LABEL),

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from config_cluster import check_service_fits_cluster
-from config_reader import Cast, Invalid, Reader, whole_number
+from config_capacity import check_pool
+from config_reader import Cast, Invalid, Reader, text, whole_number
 from config_types import OnlineConfig, StackConfig
-from rules import values
-from rules.checks import Rule
+from rules import capacity, values
+from rules.checks import Rule, one_of
 
 TARGET = "azure-v2"
 
@@ -26,17 +26,21 @@ def percentages(value: Any) -> tuple[Any, ...]:
 
 ROLLOUT_FIELDS: Mapping[str, tuple[str, Cast, Rule | None]] = {
     "trafficSteps": ("traffic_steps", percentages, values.TRAFFIC_STEPS),
+    "strategy": ("strategy", text, one_of(capacity.STRATEGIES)),
 }
 KEYS = {"rollout": tuple(ROLLOUT_FIELDS)}
 
 
 def read_online(reader: Reader, target: str) -> OnlineConfig | None:
-    """The `rollout` section on azure-v2; elsewhere it must not be set (None)."""
+    """The `rollout` section on azure-v2; elsewhere it must not be set. None when it is not
+    there or one of its values is invalid (the problems say which)."""
     if target != TARGET:
         if reader.raw("rollout") is not None:
             reader.fail("rollout", reader.raw("rollout"), f"only with target {TARGET}")
         return None
-    return OnlineConfig(**reader.section("rollout", ROLLOUT_FIELDS))
+    before = len(reader.problems)
+    fields = reader.section("rollout", ROLLOUT_FIELDS)
+    return None if reader.changed(before) else OnlineConfig(**fields)
 
 
 def check_online_target(reader: Reader, cfg: StackConfig) -> None:
@@ -62,4 +66,13 @@ def check_online_target(reader: Reader, cfg: StackConfig) -> None:
             f"not on {TARGET} (no Microsoft-issued certificate): sslCertificate/sslKey with "
             "cluster.ssl.cname, or no TLS",
         )
-    check_service_fits_cluster(reader, cfg.service, cfg.cluster)
+    if cfg.online is not None and cfg.online.strategy != capacity.BLUE_GREEN:
+        steps = cfg.online.traffic_steps
+        if steps != OnlineConfig.traffic_steps:
+            reader.fail(
+                "rollout.trafficSteps",
+                list(steps),
+                f"[100] (unset) with rollout.strategy {cfg.online.strategy}: traffic moves in steps "
+                f"only between two colours ({capacity.BLUE_GREEN})",
+            )
+    check_pool(reader, cfg)

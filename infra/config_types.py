@@ -75,6 +75,9 @@ class ClusterConfig:
     purpose: ClusterPurpose = "DevTest"
     load_balancer_type: LoadBalancerType = "PublicIp"
     ssl: SslConfig | None = None
+    # Nodes of this size AKS adds while it upgrades the pool (node image, Kubernetes version): the
+    # pool's upgradeSettings.maxSurge, set so the capacity plan and the quota it needs are exact.
+    upgrade_max_surge: int = 1
 
     @property
     def gpu_size(self) -> GpuSize:
@@ -90,6 +93,9 @@ class OnlineConfig:
     """The azure-v2 target's own settings (docs/azure-v2.md)."""
 
     traffic_steps: tuple[int, ...] = (100,)  # percent on the new colour after each step
+    # blueGreen: a changed spec goes to the other colour, both at full size while traffic moves;
+    # inPlace: the live colour is updated in place, rolling (rules/capacity.py says what each needs).
+    strategy: str = "blueGreen"
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ class GpuAksArgs:
     vm_size: str
     node_count: int
     kubernetes_version: str | None = None
+    upgrade_max_surge: int = 1  # nodes added while the pool upgrades (rules/capacity.py)
     tags: pulumi.Input[dict[str, str]] = field(default_factory=dict)
     device_plugin_image: str = DEVICE_PLUGIN_IMAGE
 
@@ -65,6 +66,7 @@ class GpuAksArgs:
             vm_size=cluster.vm_size,
             node_count=cluster.node_count,
             kubernetes_version=cluster.kubernetes_version,
+            upgrade_max_surge=cluster.upgrade_max_surge,
             tags=tags,
         )
 
@@ -104,6 +106,11 @@ def declare_gpu_aks(
                 count=args.node_count,
                 os_type=containerservice.OSType.LINUX,
                 type=containerservice.AgentPoolType.VIRTUAL_MACHINE_SCALE_SETS,
+                # Set, not left to AKS's default (1 or 10% by API version): the capacity plan and
+                # the vCPU quota it asks for count exactly these nodes.
+                upgrade_settings=containerservice.AgentPoolUpgradeSettingsArgs(
+                    max_surge=str(args.upgrade_max_surge)
+                ),
             )
         ],
         tags=args.tags,

@@ -5,7 +5,10 @@ allowlist (`policy/`), so the two never disagree. Only sizes with whole GPUs are
 pod requests whole GPUs through the NVIDIA device plugin, so fractional-GPU sizes (NVadsA10 v5
 below 36 vCPUs) cannot serve a GPU pod.
 
-Figures are Azure's published per-VM counts (GPUs, vCPUs, memory in GiB).
+Figures are Azure's published per-VM counts (GPUs, vCPUs, memory in GiB). `quota_family` is the
+family's name in the Compute usages API (`name.value`), whose regional vCPU quota the pool draws
+on; the quota check compares names case-insensitively and says so when a region lists no such
+family rather than guessing.
 """
 
 from __future__ import annotations
@@ -20,30 +23,31 @@ class GpuSize:
     vcpus: int
     memory_gib: int
     gpu_model: str
+    quota_family: str
 
 
 GPU_SIZES: dict[str, GpuSize] = {
     size.name: size
     for size in (
         # NCasT4_v3: NVIDIA T4, the how-to's kind of inference GPU.
-        GpuSize("Standard_NC4as_T4_v3", 1, 4, 28, "T4"),
-        GpuSize("Standard_NC8as_T4_v3", 1, 8, 56, "T4"),
-        GpuSize("Standard_NC16as_T4_v3", 1, 16, 110, "T4"),
-        GpuSize("Standard_NC64as_T4_v3", 4, 64, 440, "T4"),
+        GpuSize("Standard_NC4as_T4_v3", 1, 4, 28, "T4", "standardNCASv3_T4Family"),
+        GpuSize("Standard_NC8as_T4_v3", 1, 8, 56, "T4", "standardNCASv3_T4Family"),
+        GpuSize("Standard_NC16as_T4_v3", 1, 16, 110, "T4", "standardNCASv3_T4Family"),
+        GpuSize("Standard_NC64as_T4_v3", 4, 64, 440, "T4", "standardNCASv3_T4Family"),
         # NC_A100_v4
-        GpuSize("Standard_NC24ads_A100_v4", 1, 24, 220, "A100"),
-        GpuSize("Standard_NC48ads_A100_v4", 2, 48, 440, "A100"),
-        GpuSize("Standard_NC96ads_A100_v4", 4, 96, 880, "A100"),
+        GpuSize("Standard_NC24ads_A100_v4", 1, 24, 220, "A100", "StandardNCADSA100v4Family"),
+        GpuSize("Standard_NC48ads_A100_v4", 2, 48, 440, "A100", "StandardNCADSA100v4Family"),
+        GpuSize("Standard_NC96ads_A100_v4", 4, 96, 880, "A100", "StandardNCADSA100v4Family"),
         # NCads_H100_v5
-        GpuSize("Standard_NC40ads_H100_v5", 1, 40, 320, "H100"),
-        GpuSize("Standard_NC80adis_H100_v5", 2, 80, 640, "H100"),
+        GpuSize("Standard_NC40ads_H100_v5", 1, 40, 320, "H100", "standardNCadsH100v5Family"),
+        GpuSize("Standard_NC80adis_H100_v5", 2, 80, 640, "H100", "standardNCadsH100v5Family"),
         # NVadsA10_v5, whole-GPU sizes only
-        GpuSize("Standard_NV36ads_A10_v5", 1, 36, 440, "A10"),
-        GpuSize("Standard_NV72ads_A10_v5", 2, 72, 880, "A10"),
+        GpuSize("Standard_NV36ads_A10_v5", 1, 36, 440, "A10", "standardNVADSA10v5Family"),
+        GpuSize("Standard_NV72ads_A10_v5", 2, 72, 880, "A10", "standardNVADSA10v5Family"),
         # ND: training-class, allowed but rarely worth it for inference
-        GpuSize("Standard_ND96asr_v4", 8, 96, 900, "A100"),
-        GpuSize("Standard_ND96amsr_A100_v4", 8, 96, 1900, "A100"),
-        GpuSize("Standard_ND96isr_H100_v5", 8, 96, 1900, "H100"),
+        GpuSize("Standard_ND96asr_v4", 8, 96, 900, "A100", "standardNDASv4_A100Family"),
+        GpuSize("Standard_ND96amsr_A100_v4", 8, 96, 1900, "A100", "standardNDAMSv4_A100Family"),
+        GpuSize("Standard_ND96isr_H100_v5", 8, 96, 1900, "H100", "standardNDSH100v5Family"),
     )
 }
 

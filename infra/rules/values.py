@@ -42,6 +42,8 @@ CNAME = matching(
 )
 
 NODE_COUNT = whole(1, 100)
+# Nodes AKS adds while it upgrades a pool (upgradeSettings.maxSurge as a node count).
+UPGRADE_MAX_SURGE = whole(1, 100)
 LOCAL_WORKERS = whole(1, 64)
 
 SERVICE_SETTINGS: dict[str, Rule] = {

@@ -46,10 +46,17 @@ class DeploymentSettings:
     max_concurrent_requests: int
     # The server's variables: the entry script's settings and its workers (azure_environment.py).
     environment_variables: Mapping[str, str] = field(default_factory=dict)
-    probe_initial_delay_s: int = 120  # TensorFlow's import and the SavedModel load come first
+    # Liveness restarts a container, so it waits out the slowest start (TensorFlow's import, the
+    # SavedModel load, the warm-up) and then tolerates 5 minutes of failures.
+    probe_initial_delay_s: int = 120
     probe_period_s: int = 10
     probe_timeout_s: int = 5
     probe_failure_threshold: int = 30
+    # Readiness only decides whether a replica gets requests: asked early and often, so a replica
+    # that has loaded serves within seconds instead of after liveness's 120 s delay.
+    readiness_initial_delay_s: int = 10
+    readiness_period_s: int = 5
+    readiness_failure_threshold: int = 3
 
     def spec_fields(self) -> dict[str, Any]:
         return {
@@ -62,6 +69,12 @@ class DeploymentSettings:
                 self.probe_period_s,
                 self.probe_timeout_s,
                 self.probe_failure_threshold,
+            ],
+            "readiness": [
+                self.readiness_initial_delay_s,
+                self.readiness_period_s,
+                self.probe_timeout_s,
+                self.readiness_failure_threshold,
             ],
         }
 
@@ -149,11 +162,18 @@ def _deployment(
     parent: pulumi.Resource,
 ) -> ml.OnlineDeployment:
     settings = args.settings
-    probe = ml.ProbeSettingsArgs(
+    liveness = ml.ProbeSettingsArgs(
         initial_delay=f"PT{settings.probe_initial_delay_s}S",
         period=f"PT{settings.probe_period_s}S",
         timeout=f"PT{settings.probe_timeout_s}S",
         failure_threshold=settings.probe_failure_threshold,
+        success_threshold=1,
+    )
+    readiness = ml.ProbeSettingsArgs(
+        initial_delay=f"PT{settings.readiness_initial_delay_s}S",
+        period=f"PT{settings.readiness_period_s}S",
+        timeout=f"PT{settings.probe_timeout_s}S",
+        failure_threshold=settings.readiness_failure_threshold,
         success_threshold=1,
     )
     colour = args.rollout.target
@@ -178,8 +198,8 @@ def _deployment(
                 request_timeout=_iso_seconds(settings.request_timeout_ms),
                 max_concurrent_requests_per_instance=settings.max_concurrent_requests,
             ),
-            liveness_probe=probe,
-            readiness_probe=probe,
+            liveness_probe=liveness,
+            readiness_probe=readiness,
             description=f"spec {args.spec}",
         ),
         tags={**args.tags, SPEC_TAG: args.spec},

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from pulumi_azure_native import machinelearningservices
 
+from rules.capacity import BLUE_GREEN, IN_PLACE, STRATEGIES
 from rules.values import TRAFFIC_STEPS
 
 COLOURS = ("blue", "green")
@@ -50,6 +51,8 @@ class Rollout:
     creates: bool  # the target deployment is created in this run
     retired: tuple[str, ...]  # colours not declared any more: Pulumi deletes them last
     steps: tuple[int, ...]  # percent of traffic on the target after each step; the last is 100
+    strategy: str = BLUE_GREEN
+    updates_in_place: bool = False  # the live colour gets a new spec (strategy inPlace)
 
     @property
     def rolling(self) -> bool:
@@ -73,7 +76,7 @@ class Rollout:
 
     def describe(self) -> str:
         steps = " → ".join(str(step[self.target]) for step in self.traffic_steps)
-        action = "creating" if self.creates else "keeping"
+        action = "creating" if self.creates else "updating in place" if self.updates_in_place else "keeping"
         text = f"live colour: {self.live or 'none'}; {action} {self.target}; "
         text += f"traffic to {self.target}: {steps}%"
         if self.retired:
@@ -81,15 +84,20 @@ class Rollout:
         return text
 
 
-def plan_rollout(live: LiveState | None, desired_spec: str, steps: Sequence[int] = (100,)) -> Rollout:
-    """A changed spec goes to the colour that is not live; traffic moves in `steps` (percent to
-    the new colour, the last one 100) only when a live colour serves beside it."""
+def plan_rollout(
+    live: LiveState | None, desired_spec: str, steps: Sequence[int] = (100,), strategy: str = BLUE_GREEN
+) -> Rollout:
+    """blueGreen: a changed spec goes to the colour that is not live; traffic moves in `steps`
+    (percent to the new colour, the last one 100) only when a live colour serves beside it.
+    inPlace: a changed spec goes to the live colour itself, which Azure ML rolls pod by pod."""
     if TRAFFIC_STEPS.refuses(tuple(steps)):
         raise ValueError(f"traffic steps {list(steps)}: {TRAFFIC_STEPS.allowed}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"rollout strategy {strategy!r}: one of {', '.join(STRATEGIES)}")
     state = live or LiveState({}, {})
     current = state.live
     matching = [colour for colour, spec in state.specs.items() if spec == desired_spec]
-    if current in matching:
+    if current in matching or (strategy == IN_PLACE and current is not None):
         target = current
     elif matching:
         target = sorted(matching, key=_order)[0]
@@ -97,7 +105,8 @@ def plan_rollout(live: LiveState | None, desired_spec: str, steps: Sequence[int]
         target = next(colour for colour in COLOURS if colour != current)
     assert target is not None
     retired = tuple(colour for colour in COLOURS if colour != target and colour in state.specs)
-    return Rollout(current, target, target not in state.specs, retired, tuple(steps))
+    in_place = target in state.specs and state.specs[target] != desired_spec
+    return Rollout(current, target, target not in state.specs, retired, tuple(steps), strategy, in_place)
 
 
 def _order(colour: str) -> int:

@@ -99,7 +99,10 @@ def declare_online_target(
     resource_group = existing.resource_group if existing else names.resource_group
     workspace_name = existing.name if existing else names.workspace
     rollout = plan_rollout(
-        read_live_state(resource_group, workspace_name, endpoint), spec, cfg.online.traffic_steps
+        read_live_state(resource_group, workspace_name, endpoint),
+        spec,
+        cfg.online.traffic_steps,
+        cfg.online.strategy,
     )
     online = OnlineService(
         "online",

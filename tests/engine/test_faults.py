@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from harness.program import stack_config
 from harness.provider_host import processes_referencing
 from scripts.sandbox_project import SandboxProject
 
@@ -78,3 +79,27 @@ def test_up_killed_mid_create_converges_after_cancel_and_refresh_with_one_server
     assert processes_referencing(sandbox.state_dir) == []
     sandbox.pulumi("up", "--yes")
     assert len(running) == len(set(processes_referencing(sandbox.state_dir)))
+
+
+def test_a_blue_green_rollout_the_pool_cannot_hold_fails_preview_naming_the_keys(sandbox: SandboxProject):
+    """The v2 stack file's config with blue/green on its 3 GPUs: the engine's preview stops in
+    the program, before any Azure resource (azure-native's plugin is never needed)."""
+    config = {
+        key.removeprefix("aml-gpu-inference:"): value
+        for key, value in stack_config("dev-v2").items()
+        if key.startswith("aml-gpu-inference:")
+    }
+    config["rollout"] = {"strategy": "blueGreen", "trafficSteps": [10, 100]}
+    sandbox.write_config(config)
+    result = sandbox.pulumi("preview", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    for text in (
+        "aml-gpu-inference:rollout.strategy = 'blueGreen'",
+        "needs 6 GPUs (2 × 3 replicas × 1 GPU)",
+        "the pool has 3 × Standard_NC4as_T4_v3 = 3 GPUs",
+        "rollout.strategy inPlace",
+        "cluster.nodeCount ≥ 6",
+    ):
+        assert text in output, output
+    assert sandbox.resources() == []

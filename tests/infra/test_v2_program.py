@@ -59,6 +59,17 @@ def v2_config(model_dir: Path, **overrides: Any) -> dict[str, Any]:
     return config
 
 
+# The stack file updates in place on its 3 GPUs; blue/green needs a pool that holds both colours.
+BLUE_GREEN = {
+    "cluster": {"vmSize": "Standard_NC4as_T4_v3", "nodeCount": 6},
+    "rollout": {"strategy": "blueGreen", "trafficSteps": [10, 100]},
+}
+
+
+def blue_green_config(model_dir: Path, **overrides: Any) -> dict[str, Any]:
+    return v2_config(model_dir, **{**BLUE_GREEN, **overrides})
+
+
 class ServingMocks(AzureMocks):
     """An endpoint that serves already: `traffic` and the spec tag of each existing colour."""
 
@@ -211,14 +222,15 @@ def test_the_deployment_is_pinned_to_the_instance_type_and_replicas(first: Progr
     assert properties["codeConfiguration"] == {"codeId": first.one(CODE).id, "scoringScript": "score.py"}
     assert properties["model"] == first.one(MODEL).id
     assert properties["environmentId"] == first.one(ENVIRONMENT).id
-    assert (
-        properties["livenessProbe"]["initialDelay"]
-        == properties["readinessProbe"]["initialDelay"]
-        == "PT120S"
-    )
+    # Liveness waits out the slowest start; readiness asks early, so a loaded replica serves soon.
+    assert properties["livenessProbe"]["initialDelay"] == "PT120S"
+    assert properties["livenessProbe"]["failureThreshold"] == 30
+    assert properties["readinessProbe"]["initialDelay"] == "PT10S"
+    assert properties["readinessProbe"]["period"] == "PT5S"
 
 
-def test_dependency_order_extension_compute_endpoint_deployment_traffic(first: ProgramRun):
+def test_dependency_order_extension_compute_endpoint_deployment_traffic(model_dir: Path):
+    first = run_program(blue_green_config(model_dir), stack="dev-v2")
     steps = by_name(first, TRAFFIC)
     chain = [
         first.one(f"{ML}:Workspace"),  # the cluster goes first on destroy, then the workspace
@@ -241,8 +253,7 @@ def test_the_first_run_puts_all_traffic_on_blue(first: ProgramRun):
     final = steps["online-traffic"].inputs["properties"]["template"]["resources"][0]
     assert final["properties"]["traffic"] == {"blue": 100}
     assert final["name"].endswith("/aks-dnn-mnist-" + final["name"].rsplit("-", 1)[1])
-    # Outside a rollout the intermediate step applies nothing new.
-    assert steps["online-traffic-10"].ignore_changes == ("properties",)
+    assert list(steps) == ["online-traffic"]  # in place: no intermediate steps
     assert first.outputs["live_colour"].value == "" and first.outputs["serving_colour"].value == "blue"
 
 
@@ -287,7 +298,9 @@ def test_token_auth_makes_an_aml_token_endpoint_without_keys(model_dir: Path):
 
 
 def test_an_unchanged_stack_keeps_blue_and_moves_no_traffic(model_dir: Path, spec: str):
-    run = run_program(v2_config(model_dir), stack="dev-v2", mocks=ServingMocks({"blue": 100}, {"blue": spec}))
+    run = run_program(
+        blue_green_config(model_dir), stack="dev-v2", mocks=ServingMocks({"blue": 100}, {"blue": spec})
+    )
     assert list(by_name(run, DEPLOYMENT)) == ["online-blue"]
     steps = by_name(run, TRAFFIC)
     assert steps["online-traffic"].inputs["properties"]["template"]["resources"][0]["properties"][
@@ -299,7 +312,7 @@ def test_an_unchanged_stack_keeps_blue_and_moves_no_traffic(model_dir: Path, spe
 
 def test_a_change_creates_green_shifts_traffic_then_leaves_blue_to_be_deleted(model_dir: Path):
     run = run_program(
-        v2_config(model_dir), stack="dev-v2", mocks=ServingMocks({"blue": 100}, {"blue": "old"})
+        blue_green_config(model_dir), stack="dev-v2", mocks=ServingMocks({"blue": 100}, {"blue": "old"})
     )
     # create-new: only green is declared; blue, no longer declared, is deleted by the engine last.
     assert list(by_name(run, DEPLOYMENT)) == ["online-green"]
@@ -318,10 +331,34 @@ def test_a_change_creates_green_shifts_traffic_then_leaves_blue_to_be_deleted(mo
 
 def test_a_stack_serving_green_rolls_the_next_change_out_to_blue(model_dir: Path):
     run = run_program(
-        v2_config(model_dir), stack="dev-v2", mocks=ServingMocks({"green": 100}, {"green": "old"})
+        blue_green_config(model_dir), stack="dev-v2", mocks=ServingMocks({"green": 100}, {"green": "old"})
     )
     assert list(by_name(run, DEPLOYMENT)) == ["online-blue"]
     assert run.outputs["serving_colour"].value == "blue"
+
+
+# --- in place (the stack file's strategy on exactly 3 GPUs) -----------------------------------------
+
+
+def test_in_place_a_change_updates_the_live_colour_and_declares_no_second_one(model_dir: Path, spec: str):
+    run = run_program(
+        v2_config(model_dir), stack="dev-v2", mocks=ServingMocks({"green": 100}, {"green": "old"})
+    )
+    (deployment,) = run.of_type(DEPLOYMENT)
+    assert deployment.name == "online-green" and deployment.inputs["tags"][SPEC_TAG] == spec
+    assert deployment.inputs["sku"]["capacity"] == 3  # never more than the 3 GPUs hold
+    steps = by_name(run, TRAFFIC)
+    assert list(steps) == ["online-traffic"]
+    assert steps["online-traffic"].inputs["properties"]["template"]["resources"][0]["properties"][
+        "traffic"
+    ] == {"green": 100}
+    assert (run.outputs["live_colour"].value, run.outputs["serving_colour"].value) == ("green", "green")
+
+
+def test_in_place_a_leftover_second_colour_is_retired(model_dir: Path, spec: str):
+    mocks = ServingMocks({"blue": 100}, {"blue": "old", "green": "older"})
+    run = run_program(v2_config(model_dir), stack="dev-v2", mocks=mocks)
+    assert list(by_name(run, DEPLOYMENT)) == ["online-blue"]  # green, undeclared, is deleted last
 
 
 # --- bad configs ----------------------------------------------------------------------------------
@@ -339,6 +376,17 @@ def test_a_stack_serving_green_rolls_the_next_change_out_to_blue(model_dir: Path
             {"service": {"replicas": 4, "cpuCores": 2, "memoryGb": 4, "gpuCores": 1}},
             "aml-gpu-inference:service.replicas = 4: ≤ 3",
         ),
+        (
+            {"rollout": {"strategy": "blueGreen"}},
+            "aml-gpu-inference:rollout.strategy = 'blueGreen': the blue/green update (both colours at "
+            "once) needs 6 GPUs (2 × 3 replicas × 1 GPU), but the pool has 3 × Standard_NC4as_T4_v3 = 3 "
+            "GPUs",
+        ),
+        (
+            {"rollout": {"strategy": "inPlace", "trafficSteps": [10, 100]}},
+            "aml-gpu-inference:rollout.trafficSteps = [10, 100]: [100] (unset) with rollout.strategy inPlace",
+        ),
+        ({"rollout": {"strategy": "canary"}}, "aml-gpu-inference:rollout.strategy = 'canary': one of "),
         ({"service": {"cpuCores": 8}}, "aml-gpu-inference:service.cpuCores = 8"),
         ({"service": {"authEnabled": False}}, "aml-gpu-inference:service.authEnabled = false"),
         (
@@ -378,7 +426,7 @@ def test_the_deployment_runs_with_the_scoring_settings_and_a_change_rolls_out_a_
     }
 
     changed = run_program(
-        v2_config(model_dir, scoring={"maxBatch": 64}),
+        blue_green_config(model_dir, scoring={"maxBatch": 64}),
         stack="dev-v2",
         mocks=ServingMocks(traffic={"blue": 100}, specs={"blue": spec}),
     )

@@ -1,0 +1,56 @@
+"""The stack's capacity plan (rules/capacity.py) from its config, and the config problem when a
+transition the program can cause can't be scheduled on the pool."""
+
+from __future__ import annotations
+
+from config_cluster import check_service_fits_cluster
+from config_reader import Reader
+from config_types import ClusterConfig, StackConfig
+from rules.capacity import BLUE_GREEN, CapacityPlan, Pool, plan_capacity, shortfall_message
+
+
+def pool_of(cluster: ClusterConfig) -> Pool:
+    size = cluster.gpu_size
+    return Pool(
+        vm_size=size.name,
+        node_count=cluster.node_count,
+        gpus_per_node=size.gpus,
+        vcpus_per_node=size.vcpus,
+        quota_family=size.quota_family,
+        upgrade_max_surge=cluster.upgrade_max_surge,
+    )
+
+
+def stack_capacity_plan(cfg: StackConfig) -> CapacityPlan | None:
+    """The plan of an Azure stack (None on the local target, which has no pool)."""
+    if cfg.target not in ("azure", "azure-v2"):
+        return None
+    service = cfg.service
+    autoscale = service.autoscale
+    return plan_capacity(
+        pool_of(cfg.cluster),
+        replicas=service.replicas,
+        gpu_cores=service.gpu_cores,
+        target=cfg.target,
+        strategy=cfg.online.strategy if cfg.online is not None else None,
+        autoscale_max_replicas=autoscale.max_replicas if autoscale.enabled else None,
+    )
+
+
+def check_capacity(reader: Reader, cfg: StackConfig) -> None:
+    """Fail the config where a transition needs more GPUs than the pool has (the steady state is
+    config_cluster.check_service_fits_cluster's)."""
+    plan = stack_capacity_plan(cfg)
+    if plan is None or not plan.shortfalls:
+        return
+    worst = max(plan.shortfalls, key=lambda phase: phase.gpus)
+    value = BLUE_GREEN if worst.key == "rollout.strategy" else reader.raw(worst.key)
+    reader.fail(worst.key, value, shortfall_message(plan, cfg.target))
+
+
+def check_pool(reader: Reader, cfg: StackConfig) -> None:
+    """The service fits the pool in its steady state (node size, GPUs) and in every transition."""
+    before = len(reader.problems)
+    check_service_fits_cluster(reader, cfg.service, cfg.cluster)
+    if not reader.changed(before):  # the transitions are checked against a steady state that fits
+        check_capacity(reader, cfg)
