@@ -1,4 +1,4 @@
-"""Results of the throughput benchmark: rows, the printed table, ratios against targets, CSV and plot."""
+"""Results of the throughput benchmark: rows, the printed table, ratios against targets, the CSV."""
 
 from __future__ import annotations
 
@@ -340,44 +340,3 @@ def write_csv(rows: Sequence[Row], path: Path) -> None:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         writer.writerows(row.csv_values() for row in rows)
-
-
-def write_plot(rows: Sequence[Row], path: Path) -> None:
-    """Throughput (images/s) and p99 against concurrency, one panel column per images/request."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    sizes = sorted({r.images_per_request for r in rows})
-    figure, axes = plt.subplots(2, len(sizes), figsize=(6 * len(sizes), 8), squeeze=False)
-    series = sorted({(r.variant, r.workers) for r in rows})
-    for column, size in enumerate(sizes):
-        for variant, workers in series:
-            points = sorted(
-                (r for r in rows if (r.variant, r.workers, r.images_per_request) == (variant, workers, size)),
-                key=lambda r: r.concurrency,
-            )
-            if not points:
-                continue
-            label = f"{variant} w={workers}"
-            style = "-" if workers > 1 else "--"
-            concurrency = [r.concurrency for r in points]
-            axes[0][column].plot(
-                concurrency, [r.images_per_s for r in points], style, marker="o", label=label
-            )
-            axes[1][column].plot(concurrency, [r.p99_ms for r in points], style, marker="o", label=label)
-        axes[0][column].set_title(f"{size} image(s) per request: throughput")
-        axes[1][column].set_title(f"{size} image(s) per request: p99 latency")
-        axes[0][column].set_ylabel("images/s")
-        axes[1][column].set_ylabel("p99 ms")
-        for axis in (axes[0][column], axes[1][column]):
-            axis.set_xscale("log", base=2)
-            axis.set_yscale("log")
-            axis.set_xlabel("concurrency")
-            axis.grid(True, which="both", alpha=0.3)
-    axes[0][0].legend(fontsize=8)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)

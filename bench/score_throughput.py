@@ -27,8 +27,8 @@ together are the medians of their per-round ratios.
 In the same run the limits are measured alone on one core (bench/limits.py): orjson of a 256-image
 body into float32, and the model's tf.function and numpy forwards at batch 256. The run prints a
 table, the ratios ours / how-to and each target with its bound and verdict, and writes
-bench/results/score_throughput.csv, a PNG plot and a JSON file with the limits and the load
-generator's own cost. Every load is bounded in
+bench/results/score_throughput.csv and a JSON file with the limits, the load generator's own
+cost and the verdicts. Every load is bounded in
 time and request count and stays on 127.0.0.1; every server started is stopped.
 `--quick` runs a reduced matrix (workers = cores, concurrency 8) in under two minutes.
 """
@@ -540,8 +540,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     out_dir = args.out_dir
     report.write_csv(rows, out_dir / "score_throughput.csv")
-    if rows:
-        report.write_plot(rows, out_dir / "score_throughput.png")
     summary = {
         "limits": limits,
         "client": client,
@@ -555,8 +553,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     (out_dir / "score_throughput_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(
-        f"\nwrote {out_dir}/score_throughput.csv, .png and _summary.json "
-        f"in {time.perf_counter() - started:.0f} s"
+        f"\nwrote {out_dir}/score_throughput.csv and _summary.json in {time.perf_counter() - started:.0f} s"
     )
     if failures:
         print(f"{len(failures)} part(s) failed:\n  " + "\n  ".join(f.splitlines()[0] for f in failures))
