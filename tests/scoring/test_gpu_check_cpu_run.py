@@ -104,3 +104,30 @@ def test_each_workers_memory_is_reported_and_no_gpu_memory_is_invented(cpu_run) 
         assert all(worker["rss_mib"] > 0 and worker["gpu_memory_mib"] is None for worker in server["worker"])
         assert server["gpu_memory_note"].startswith("nvidia-smi not available")
         assert [loaded["device"] for loaded in server["loaded"]] == ["/CPU:0"] * server["workers"]
+
+
+def test_a_gpu_that_tensorflow_cannot_use_stops_the_check_with_exit_5(
+    trained_model_dir: Path, tmp_path: Path
+) -> None:
+    # A device node with no driver behind it (a file here) passes the cheap search; the probe then
+    # loads the scorer with SCORE_REQUIRE_GPU=true, as the GPU servers run, and TensorFlow sees no GPU.
+    node = tmp_path / "nvidia0"
+    node.write_text("")
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    argv = [sys.executable, "-m", "scripts.gpu_check", "--no-build", "--quick", "--device-node", str(node)]
+    argv += ["--venv", str(Path(sys.executable).parent.parent), "--model-dir", str(trained_model_dir)]
+    argv += ["--out", str(tmp_path / "out.json"), "--work-dir", str(tmp_path / "work")]
+    done = subprocess.run(
+        argv, cwd=ROOT, env={**os.environ, "PATH": str(empty)}, capture_output=True, text=True, timeout=240
+    )
+
+    assert done.returncode == report.EXIT_GPU_UNUSABLE == 5, done.stderr[-2000:]
+    document = json.loads(done.stdout)
+    assert document["gpu_found"] is True and document["mode"] == "gpu"
+    assert document["error"]["stage"] == "forward_probe"
+    assert document["error"]["message"].startswith(
+        "SCORE_REQUIRE_GPU=true but no GPU is visible to TensorFlow"
+    )
+    assert document["device_report"]["device"] == "/CPU:0"
+    assert document["throughput"] is None and document["cold_start"] is None  # stopped there
