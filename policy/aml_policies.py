@@ -2,9 +2,9 @@
 
 - `gpu-vm-size-allowlist` (per resource): every AKS node pool runs a current GPU size, and the
   FIRST pool (the one Azure ML SDK v1 deploys to) is one.
-- `required-tags` (per resource): every taggable Azure resource (but the v1 AKS attach, which
-  sends none, as azureml-core does) carries `owner` and an `expires-on` the cost guard can read
-  (rules/tags.py: a date, or a timestamp with an offset).
+- `required-tags` (per resource): every taggable Azure resource (but the attached computes, v1
+  AKS and v2 Kubernetes, which send none because Azure can't update them) carries `owner` and
+  an `expires-on` the cost guard can read (rules/tags.py: a date, or a timestamp with an offset).
 - `aml-compute-attaches-stack-cluster` (stack): an AKS (v1) or Kubernetes (v2) compute points at
   a managed cluster declared in the same stack (same resource group and name), and depends on it.
 - `online-endpoint-auth-mode` (per resource): an Azure ML online endpoint authenticates callers
@@ -96,7 +96,7 @@ def gpu_vm_size_violations(resource_type: str, props: Mapping[str, Any], allowed
 
 
 def missing_tag_violations(resource_type: str, props: Mapping[str, Any]) -> list[str]:
-    if resource_type not in TAGGED_TYPES or _is_v1_attach(resource_type, props):
+    if resource_type not in TAGGED_TYPES or _is_attached_compute(resource_type, props):
         return []
     tags = props.get("tags") or {}
     violations = []
@@ -113,10 +113,12 @@ def missing_tag_violations(resource_type: str, props: Mapping[str, Any]) -> list
     return violations
 
 
-def _is_v1_attach(resource_type: str, props: Mapping[str, Any]) -> bool:
-    """The v1 AKS attach sends no tags, as azureml-core's attach does (infra/aks_attach.py): a tag
-    change must not update it. The cluster it attaches carries the tags and the bill."""
-    return resource_type == COMPUTE and (props.get("properties") or {}).get("computeType") == "AKS"
+def _is_attached_compute(resource_type: str, props: Mapping[str, Any]) -> bool:
+    """An attached compute (v1 AKS, v2 Kubernetes) sends no tags: Azure refuses to update an
+    attached compute (Azure/azureml-examples#3030), so a tag change must not PUT it again
+    (infra/aks_attach.py, infra/v2/kubernetes_compute.py). The cluster carries the tags and the bill."""
+    properties = props.get("properties") or {}
+    return resource_type == COMPUTE and properties.get("computeType") in ATTACHED_COMPUTE_TYPES
 
 
 def compute_attach_violations(

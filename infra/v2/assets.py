@@ -7,10 +7,17 @@
         ├── ModelVersion       azureml://…/datastores/workspaceblobstore/paths/… of the SavedModel
         └── EnvironmentVersion the GPU base image and environment.yml's content as condaFile
 
-Versions are immutable and a deleted version can't be recreated, so every version is the
-content hash of what it holds: unchanged content converges on the same version, changed content
-makes a new one beside the old (the old is deleted at the end of the run, after traffic moved).
-Pulumi names carry the version for the same reason: a change is create-new, delete-old.
+Versions are immutable (Azure/azure-cli-extensions#5440), so every version is named by the content
+hash of what it holds: unchanged content converges on the same version, changed content makes a
+new one beside the old (the old is deleted at the end of the run, after traffic moved). Pulumi
+names carry the version for the same reason: a change is create-new, delete-old. Every input
+that changes what a version holds is in its hash (the environment's: the conda file and the base
+image), and nothing that changes without changing the content (the stack's tags) is sent on a
+version, so a tag bump never PUTs an existing one.
+
+A registered model's version must be a positive integer (unlike code and environment versions:
+the model YAML schema types it as int; Azure/azureml-examples#2725), so the model's is a number
+taken from its content hash, and the full hash is kept in the version's `properties`.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import mimetypes
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
@@ -32,6 +39,10 @@ from deployment.hashing import file_sha256, tree_files, tree_sha256
 DATASTORE = "workspaceblobstore"
 SCORING_SCRIPT = "score.py"
 VERSION_LENGTH = 16  # hex digits of the content hash: 64 bits, ample for one workspace
+# A model version from 31 bits of its hash, 1..2**31-1: positive and within a 32-bit int wherever
+# the service parses it; two contents of one model meet at one version with odds ~n²/2**32.
+MODEL_VERSION_MODULUS = 2**31 - 1
+CONTENT_HASH_PROPERTY = "amlgpu-content-sha256"
 
 
 @dataclass(frozen=True)
@@ -47,11 +58,24 @@ class AssetVersions:
         return hashlib.sha256(text.encode()).hexdigest()[:VERSION_LENGTH]
 
 
+def model_version_number(content_sha256: str) -> str:
+    """The model version for this content: a positive integer, the same for the same content."""
+    return str(int(content_sha256[:8], 16) % MODEL_VERSION_MODULUS + 1)
+
+
+def environment_sha256(environment_file: Path, base_image: str) -> str:
+    """The environment's content: its conda file and the base image it is built on."""
+    text = json.dumps(
+        {"conda_file_sha256": file_sha256(environment_file), "image": base_image}, sort_keys=True
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def asset_versions(model_dir: Path, source_dir: Path, environment_file: Path) -> AssetVersions:
     return AssetVersions(
-        model=tree_sha256(model_dir)[:VERSION_LENGTH],
+        model=model_version_number(tree_sha256(model_dir)),
         code=tree_sha256(source_dir)[:VERSION_LENGTH],
-        environment=file_sha256(environment_file)[:VERSION_LENGTH],
+        environment=environment_sha256(environment_file, GPU_BASE_IMAGE)[:VERSION_LENGTH],
     )
 
 
@@ -66,7 +90,6 @@ class ModelAssetsArgs:
     model_dir: Path
     source_dir: Path
     environment_file: Path
-    tags: dict[str, str] = field(default_factory=dict)
 
 
 class ModelAssets(pulumi.ComponentResource):
@@ -99,7 +122,6 @@ class ModelAssets(pulumi.ComponentResource):
             properties=machinelearningservices.CodeVersionPropertiesArgs(
                 code_uri=store.https_url(code_path),
                 description=f"model_service/ (scoring script {SCORING_SCRIPT})",
-                tags=args.tags,
             ),
             **common,
             opts=pulumi.ResourceOptions(parent=self, depends_on=code_blobs),
@@ -123,7 +145,7 @@ class ModelAssets(pulumi.ComponentResource):
                     model_path,
                 ),
                 description="TensorFlow SavedModel (784-300-100-10 DNN)",
-                tags=args.tags,
+                properties={CONTENT_HASH_PROPERTY: tree_sha256(args.model_dir)},
             ),
             **common,
             opts=pulumi.ResourceOptions(parent=self, depends_on=model_blobs),
@@ -138,7 +160,6 @@ class ModelAssets(pulumi.ComponentResource):
                 conda_file=args.environment_file.read_text(),
                 os_type=machinelearningservices.OperatingSystemType.LINUX,
                 description=f"{args.environment_file.name} on {GPU_BASE_IMAGE}",
-                tags=args.tags,
             ),
             **common,
             opts=child,

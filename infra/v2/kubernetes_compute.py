@@ -206,12 +206,13 @@ class KubernetesCompute(pulumi.ComponentResource):
                 compute_type="Kubernetes",
                 resource_id=aks.cluster.id,
                 description=f"AKS cluster for online endpoints (namespace {args.namespace})",
+                # No defaultInstanceType: every deployment names its instance type, and an attached
+                # Kubernetes compute can't be updated (Azure/azureml-examples#3030), so nothing a
+                # routine change touches (tags, the replica's CPU/memory/GPU) is sent here.
                 properties=machinelearningservices.KubernetesPropertiesArgs(
-                    namespace=namespace.metadata["name"],
-                    default_instance_type=args.instance_type.name,
+                    namespace=namespace.metadata["name"]
                 ),
             ),
-            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.extension, namespace, instance_type]),
         )
         self.compute_id = self.compute.id

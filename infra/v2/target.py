@@ -81,7 +81,6 @@ def declare_online_target(
             model_dir=cfg.model_dir,
             source_dir=cfg.source_dir,
             environment_file=cfg.environment_file,
-            tags=tags,
         ),
         opts=opts,
     )

@@ -15,6 +15,7 @@ import pytest
 from pulumi.runtime import rpc
 
 from config import ConfigError
+from deployment.hashing import tree_sha256
 from harness.program import (
     FAKE_ENDPOINT_KEYS,
     FAKE_SUBSCRIPTION,
@@ -143,7 +144,9 @@ def test_the_compute_is_kubernetes_on_this_cluster_in_the_namespace(first: Progr
     cluster, compute = first.one(CLUSTER), first.one(COMPUTE)
     properties = compute.inputs["properties"]
     assert properties["resourceId"] == cluster.id
-    assert properties["properties"] == {"namespace": "amlgpu-online", "defaultInstanceType": "gpu1-cpu2-mem4"}
+    # Nothing a routine change touches: an attached Kubernetes compute can't be updated.
+    assert properties["properties"] == {"namespace": "amlgpu-online"}
+    assert "tags" not in compute.inputs
     assert first.one(NAMESPACE).inputs["metadata"]["name"] == "amlgpu-online"
 
 
@@ -435,3 +438,41 @@ def test_the_deployment_runs_with_the_scoring_settings_and_a_change_rolls_out_a_
     assert green.inputs["properties"]["environmentVariables"]["SCORE_MAX_BATCH"] == "64"
     assert green.inputs["properties"]["environmentVariables"]["SCORE_WARMUP_BATCHES"] == "1,8,64"
     assert green.inputs["tags"][SPEC_TAG] != spec
+
+
+# --- immutable versions and computes that can't be updated ------------------------------------------
+
+
+def test_the_model_version_is_a_positive_integer_stable_for_its_content(first: ProgramRun, model_dir: Path):
+    version = first.one(MODEL).inputs["version"]
+    assert version.isdigit() and 1 <= int(version) < 2**31
+    again = run_program(v2_config(model_dir), stack="dev-v2")
+    assert again.one(MODEL).inputs["version"] == version
+    assert again.one(MODEL).inputs["properties"]["properties"]["amlgpu-content-sha256"] == tree_sha256(
+        model_dir
+    )
+
+
+def test_a_tag_bump_changes_no_version_nor_the_compute(first: ProgramRun, model_dir: Path):
+    bumped = run_program(
+        v2_config(model_dir, tags={"owner": "ml-platform", "expires-on": "2027-01-31"}), stack="dev-v2"
+    )
+    for type_ in (MODEL, CODE, ENVIRONMENT, COMPUTE):
+        assert bumped.one(type_).inputs == first.one(type_).inputs, type_
+        assert "tags" not in bumped.one(type_).inputs.get("properties", {}), type_
+
+
+def test_a_new_base_image_makes_a_new_environment_version(model_dir: Path, monkeypatch: pytest.MonkeyPatch):
+    import v2.assets as assets
+
+    before = assets.asset_versions(
+        model_dir, PROJECT_ROOT / "model_service", PROJECT_ROOT / "model_service/environment.yml"
+    )
+    monkeypatch.setattr(
+        assets, "GPU_BASE_IMAGE", "mcr.microsoft.com/azureml/openmpi5.0-cuda12.5-ubuntu22.04:20260101.v1"
+    )
+    after = assets.asset_versions(
+        model_dir, PROJECT_ROOT / "model_service", PROJECT_ROOT / "model_service/environment.yml"
+    )
+    assert after.environment != before.environment
+    assert (after.model, after.code) == (before.model, before.code)

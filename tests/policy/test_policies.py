@@ -273,12 +273,14 @@ def test_server_reads_expires_on_as_the_stack_config_does(
     assert diagnostic.message.endswith(f"'2026-12-24T18:00:00': {problem.allowed}")
 
 
-def test_the_v1_attach_needs_no_tags_but_other_computes_do(dev: ProgramRun):
+def test_attached_computes_need_no_tags_but_other_computes_do(dev: ProgramRun):
     attach = copy.deepcopy(dev.one(COMPUTE).inputs)
     assert attach["properties"]["computeType"] == "AKS" and "tags" not in attach
     assert _resource_violations(aml_policies.required_tags, COMPUTE, attach) == []
     kubernetes = {"properties": {**attach["properties"], "computeType": "Kubernetes"}}
-    assert _resource_violations(aml_policies.required_tags, COMPUTE, kubernetes) == [
+    assert _resource_violations(aml_policies.required_tags, COMPUTE, kubernetes) == []
+    instance = {"properties": {**attach["properties"], "computeType": "ComputeInstance"}}
+    assert _resource_violations(aml_policies.required_tags, COMPUTE, instance) == [
         "tag 'owner' is missing; required tags: owner, expires-on",
         "tag 'expires-on' is missing; required tags: owner, expires-on",
     ]
