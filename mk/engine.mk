@@ -45,7 +45,8 @@ $(TOOLS_BIN)/pulumi-resource-pulumi-python: $(PULUMI_GO_MOD)/go.mod
 
 # The same modules and flags as the build, so the tests reuse its module and build caches.
 test-go:
-	cd $(PULUMI_GO_MOD) && CGO_ENABLED=0 GOTOOLCHAIN=local $(GO) test -tags osusergo ./pythonhost
+	@if ! command -v $(GO) >/dev/null 2>&1; then echo "test-go: skipped: no Go toolchain ('$(GO)') on PATH"; \
+	else cd $(PULUMI_GO_MOD) && CGO_ENABLED=0 GOTOOLCHAIN=local $(GO) test -tags osusergo ./pythonhost; fi
 
 test: test-go
 
