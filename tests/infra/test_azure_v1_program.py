@@ -213,3 +213,19 @@ def test_an_explicit_name_suffix_is_used_as_is(model_dir: Path):
     run = run_program(dev_config(model_dir, nameSuffix="team42"), stack="dev")
     for name in global_names(run).values():
         assert name.endswith("team42"), name
+
+
+def test_a_new_base_image_changes_the_v1_environment_hash_and_nothing_else(
+    dev: ProgramRun, model_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import deployment.azure_environment as environment
+
+    monkeypatch.setattr(
+        environment, "GPU_BASE_IMAGE", "mcr.microsoft.com/azureml/openmpi5.0-cuda12.5-ubuntu22.04:20260101.v1"
+    )
+    rebased = run_program(dev_config(model_dir), stack="dev")
+    before, after = dev.one(MODEL_DEPLOYMENT_TYPE).inputs, rebased.one(MODEL_DEPLOYMENT_TYPE).inputs
+    assert after["environment_hash"] != before["environment_hash"]  # the service is rebuilt
+    assert {k: v for k, v in after.items() if k not in ("environment_hash", "__provider")} == {
+        k: v for k, v in before.items() if k not in ("environment_hash", "__provider")
+    }
