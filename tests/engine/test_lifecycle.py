@@ -48,7 +48,7 @@ def score_sample(scoring_uri: str) -> tuple[str, str]:
         [
             str(PROJECT_ROOT / ".venv-scoring" / "bin" / "python"),
             "-m",
-            "model_service.client",
+            "model_tools.client",
             "--uri",
             scoring_uri,
         ],
