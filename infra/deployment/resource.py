@@ -77,19 +77,19 @@ def _hash_dir(name: str, value: str, hint: str) -> str:
 def _environment_hash(backend: str, environment_file: str) -> str:
     """On Azure the image is built from the conda file AND the base image, so both are in the
     hash: a new base image is a change the service must be updated for. Locally no image is built."""
+    path = _existing_file("environment_file", environment_file)
     if backend != "azureml":
-        return _hash_file("environment_file", environment_file)
+        return file_sha256(path)
     from deployment.azure_environment import GPU_BASE_IMAGE
 
-    _hash_file("environment_file", environment_file)  # the same error for a bad path
-    return environment_sha256(Path(environment_file), GPU_BASE_IMAGE)
+    return environment_sha256(path, GPU_BASE_IMAGE)
 
 
-def _hash_file(name: str, value: str) -> str:
+def _existing_file(name: str, value: str) -> Path:
     path = _absolute(name, value)
     if not path.is_file():
         raise ValueError(f"ModelDeploymentArgs.{name}: {value!r} is not a file")
-    return file_sha256(path)
+    return path
 
 
 class ModelDeployment(pulumi.dynamic.Resource, module="amlgpu", name="ModelDeployment"):
