@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import containerservice, machinelearningservices
+from pulumi_azure_native import machinelearningservices
 
 from config import SslConfig
 
@@ -63,11 +63,12 @@ class AksAttachArgs:
 def declare_aks_attach(
     name: str,
     args: AksAttachArgs,
-    cluster: containerservice.ManagedCluster,
+    cluster_id: pulumi.Input[str],
     parent: pulumi.Resource,
     depends_on: Sequence[pulumi.Resource] = (),
 ) -> machinelearningservices.Compute:
-    """Attach `cluster` to the workspace as compute `args.compute_name`, a child of `parent`."""
+    """Attach the AKS cluster `cluster_id` (the stack's own, or an adopted one) to the workspace
+    as compute `args.compute_name`, a child of `parent`, after `depends_on` (the stack's cluster)."""
     return machinelearningservices.Compute(
         f"{name}-compute",
         compute_name=args.compute_name,
@@ -76,7 +77,7 @@ def declare_aks_attach(
         location=args.workspace_location,
         properties=machinelearningservices.AKSArgs(
             compute_type="AKS",
-            resource_id=cluster.id,
+            resource_id=cluster_id,
             properties=machinelearningservices.AKSSchemaPropertiesArgs(
                 cluster_purpose=args.cluster_purpose,
                 load_balancer_type=args.load_balancer_type,
@@ -85,7 +86,7 @@ def declare_aks_attach(
         ),
         opts=pulumi.ResourceOptions(
             parent=parent,
-            depends_on=[cluster, *depends_on],
+            depends_on=list(depends_on),
             replace_on_changes=ATTACH_REPLACE_ON,
             ignore_changes=ATTACH_REFRESHED_ONLY,
             delete_before_replace=True,

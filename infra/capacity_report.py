@@ -76,5 +76,15 @@ def capacity_lines(cfg: StackConfig, environ: Mapping[str, str], read: QuotaRead
     plan = stack_capacity_plan(cfg)
     if plan is None:
         return []
+    existing = cfg.cluster.existing
+    if existing is not None:  # the adopted pool's nodes exist already: the stack adds none
+        adopted = existing.compute_name or existing.cluster_id
+        return [
+            ("info", plan.describe()),
+            (
+                "info",
+                f"vCPU quota: not checked (the stack adds no nodes to the adopted cluster of {adopted})",
+            ),
+        ]
     verdict = quota_verdict(plan, cfg.location, environ, read)
     return [("info", plan.describe()), (verdict.level, verdict.message)]

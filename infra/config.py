@@ -11,6 +11,7 @@ The parts, one job each:
     config_types.py    the dataclasses; their field defaults are the config's defaults
     config_reader.py   the reader funnel `read(key, cast, rule)`, casts, Problem/ConfigError
     config_cluster.py  the `cluster` section and the service-fits-the-pool rules
+    config_existing_cluster.py  `cluster.existing`: a cluster or compute the stack adopts
     config_service.py  the `service` and `local` sections
     config_scoring.py  the `scoring` section (the entry script's settings, every target)
     config_online.py   the `rollout` section of target azure-v2
@@ -33,6 +34,7 @@ from typing import Any
 
 import config_capacity
 import config_cluster
+import config_existing_cluster
 import config_online
 import config_scoring
 import config_service
@@ -105,6 +107,7 @@ ALLOWED_KEYS: dict[str, tuple[str, ...]] = {
     "workspace.existing": tuple(WORKSPACE_FIELDS),
     "model": ("name", "dir"),
     **config_cluster.KEYS,
+    **config_existing_cluster.KEYS,
     **config_service.KEYS,
     **config_scoring.KEYS,
     **config_online.KEYS,
@@ -139,7 +142,13 @@ def load_stack_config(
         "name_suffix": reader.read("nameSuffix", text, values.NAME_SUFFIX),
         "tags": _tags(reader, target or StackConfig.target),
         "existing_workspace": _existing_workspace(reader),
-        "cluster": config_cluster.read_cluster(reader, secrets),
+        "cluster": config_cluster.read_cluster(
+            reader,
+            secrets,
+            config_existing_cluster.read_existing_cluster(
+                reader, target, workspace_adopted=reader.raw("workspace.existing") is not None
+            ),
+        ),
         "service_name": reader.read("service.name", text, values.SERVICE_NAME),
         "service": config_service.read_service(reader),
         "scoring": config_scoring.read_scoring(reader),
@@ -152,11 +161,13 @@ def load_stack_config(
         cfg = replace(cfg, model_dir=project_root / cfg.model_dir)
     if cfg.target == "local":
         cfg = replace(cfg, local_target=config_service.read_local_target(reader, project_root))
-    if cfg.target == "azure" and fields["service"] and fields["cluster"]:
+    # An adopted cluster's pool is checked once it is read from Azure (adopted_pool.py).
+    adopting = reader.raw("cluster.existing") is not None
+    if cfg.target == "azure" and fields["service"] and fields["cluster"] and not adopting:
         config_capacity.check_pool(reader, cfg)
     cfg = replace(cfg, online=config_online.read_online(reader, cfg.target))
     if cfg.online is not None and fields["service"] and fields["cluster"]:
-        config_online.check_online_target(reader, cfg)
+        config_online.check_online_target(reader, cfg, check_the_pool=not adopting)
     if reader.problems:
         raise ConfigError(reader.problems)
     return cfg

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from config_reader import Cast, Reader, boolean, choices, text, whole_number
-from config_types import ClusterConfig, ClusterPurpose, LoadBalancerType, Secret, SslConfig
+from config_types import (
+    ClusterConfig,
+    ClusterPurpose,
+    ExistingCluster,
+    LoadBalancerType,
+    Secret,
+    SslConfig,
+)
 from deployment.settings import ServiceSettings
 from rules import values
 from rules.aks_nodes import allocatable_cpu_cores, allocatable_memory_gib, floor2
@@ -31,13 +38,16 @@ SSL_FIELDS: Mapping[str, tuple[str, Cast, Rule | None]] = {
     "cname": ("cname", text, values.CNAME),
 }
 KEYS = {
-    "cluster": ("vmSize", *CLUSTER_FIELDS, "ssl"),
+    "cluster": ("vmSize", *CLUSTER_FIELDS, "ssl", "existing"),
     "cluster.ssl": tuple(SSL_FIELDS),
 }
 
 
-def read_cluster(reader: Reader, secret_keys: frozenset[str]) -> ClusterConfig | None:
-    """The cluster, or None when one of its values is invalid (the problems say which)."""
+def read_cluster(
+    reader: Reader, secret_keys: frozenset[str], existing: ExistingCluster | None = None
+) -> ClusterConfig | None:
+    """The cluster, or None when one of its values is invalid (the problems say which).
+    `existing`: the adopted cluster (config_existing_cluster.py), whose pool is read later."""
     before = len(reader.problems)
     vm_size = _vm_size(reader)
     fields = reader.section("cluster", CLUSTER_FIELDS)
@@ -45,7 +55,7 @@ def read_cluster(reader: Reader, secret_keys: frozenset[str]) -> ClusterConfig |
     ssl = _ssl(reader, secret_keys)
     if invalid:
         return None
-    cluster = ClusterConfig(**fields, ssl=ssl, **({"vm_size": vm_size} if vm_size else {}))
+    cluster = ClusterConfig(**fields, ssl=ssl, existing=existing, **({"vm_size": vm_size} if vm_size else {}))
     if ssl is not None and ssl.leaf_domain_label and cluster.load_balancer_type == "InternalLoadBalancer":
         # Azure ML issues the Microsoft certificate for a public name only.
         reader.fail(
@@ -54,20 +64,25 @@ def read_cluster(reader: Reader, secret_keys: frozenset[str]) -> ClusterConfig |
             "not with cluster.loadBalancerType = InternalLoadBalancer (a leaf domain label is a "
             "public name): use PublicIp, or your own certificate (sslCertificate/sslKey with cname)",
         )
-    if cluster.purpose == "FastProd":
-        if cluster.node_count < FAST_PROD_MIN_NODES:
-            reader.fail(
-                "cluster.nodeCount", cluster.node_count, f"≥ {FAST_PROD_MIN_NODES} with purpose FastProd"
-            )
-        total_vcpus = cluster.node_count * cluster.gpu_size.vcpus
-        if total_vcpus < FAST_PROD_MIN_VCPUS:
-            reader.fail(
-                "cluster.vmSize",
-                cluster.vm_size,
-                f"FastProd needs ≥ {FAST_PROD_MIN_VCPUS} vCPUs in total; "
-                f"{cluster.node_count} × {cluster.vm_size} has {total_vcpus}",
-            )
+    if existing is None:  # an adopted pool is checked once it is read (adopted_pool.py)
+        check_fast_prod(reader, cluster)
     return cluster
+
+
+def check_fast_prod(reader: Reader, cluster: ClusterConfig) -> None:
+    """azureml-core's attach refuses a FastProd cluster below these sizes."""
+    if cluster.purpose != "FastProd":
+        return
+    if cluster.node_count < FAST_PROD_MIN_NODES:
+        reader.fail("cluster.nodeCount", cluster.node_count, f"≥ {FAST_PROD_MIN_NODES} with purpose FastProd")
+    total_vcpus = cluster.node_count * cluster.gpu_size.vcpus
+    if total_vcpus < FAST_PROD_MIN_VCPUS:
+        reader.fail(
+            "cluster.vmSize",
+            cluster.vm_size,
+            f"FastProd needs ≥ {FAST_PROD_MIN_VCPUS} vCPUs in total; "
+            f"{cluster.node_count} × {cluster.vm_size} has {total_vcpus}",
+        )
 
 
 def _vm_size(reader: Reader) -> str | None:

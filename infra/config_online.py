@@ -43,8 +43,9 @@ def read_online(reader: Reader, target: str) -> OnlineConfig | None:
     return None if reader.changed(before) else OnlineConfig(**fields)
 
 
-def check_online_target(reader: Reader, cfg: StackConfig) -> None:
-    """What v1 allows and a Kubernetes online endpoint can't do, then v1's pool-fit rules."""
+def check_online_target(reader: Reader, cfg: StackConfig, check_the_pool: bool = True) -> None:
+    """What v1 allows and a Kubernetes online endpoint can't do, then v1's pool-fit rules (not
+    for an adopted pool, which is checked once it is read: adopted_pool.py)."""
     if cfg.service.autoscale.enabled:
         reader.fail(
             "service.autoscale.enabled",
@@ -75,4 +76,5 @@ def check_online_target(reader: Reader, cfg: StackConfig) -> None:
                 f"[100] (unset) with rollout.strategy {cfg.online.strategy}: traffic moves in steps "
                 f"only between two colours ({capacity.BLUE_GREEN})",
             )
-    check_pool(reader, cfg)
+    if check_the_pool:
+        check_pool(reader, cfg)

@@ -68,6 +68,20 @@ class SslConfig:
 
 
 @dataclass(frozen=True)
+class ExistingCluster:
+    """A cluster this stack deploys onto but does not own (docs/configuration.md, `cluster.existing`).
+
+    Exactly one of the two: `compute_name`, a compute the workspace has already (v1: an attached
+    AKS compute; v2: a Kubernetes compute), used as it is; or `cluster_id`, an AKS cluster the
+    stack attaches (v1) or extends with the AzureML extension and a Kubernetes compute (v2).
+    Its pool is read from Azure at preview (adopted_pool.py), never configured here."""
+
+    compute_name: str | None = None
+    cluster_id: str | None = None
+    node_pool: str | None = None  # azure-v2: the pool the instance type selects; default the first
+
+
+@dataclass(frozen=True)
 class ClusterConfig:
     vm_size: str = "Standard_NC4as_T4_v3"
     node_count: int = 3
@@ -78,6 +92,9 @@ class ClusterConfig:
     # Nodes of this size AKS adds while it upgrades the pool (node image, Kubernetes version): the
     # pool's upgradeSettings.maxSurge, set so the capacity plan and the quota it needs are exact.
     upgrade_max_surge: int = 1
+    # Set when the stack adopts a cluster; vm_size, node_count and upgrade_max_surge are then the
+    # adopted pool's, filled in from Azure (adopted_pool.with_adopted_pool), not the defaults above.
+    existing: ExistingCluster | None = None
 
     @property
     def gpu_size(self) -> GpuSize:

@@ -127,7 +127,7 @@ def declare_gpu_aks(
         resource_name=cluster.name,
         opts=pulumi.InvokeOutputOptions(parent=parent),
     )
-    admin_kubeconfig = pulumi.Output.secret(credentials.kubeconfigs.apply(_first_kubeconfig))
+    admin_kubeconfig = pulumi.Output.secret(credentials.kubeconfigs.apply(first_kubeconfig))
     kubernetes = k8s.Provider(
         f"{name}-k8s",
         kubeconfig=admin_kubeconfig,
@@ -142,7 +142,7 @@ def declare_gpu_aks(
         resource_name=cluster.name,
         opts=pulumi.InvokeOutputOptions(parent=parent),
     )
-    user_kubeconfig = pulumi.Output.secret(user.kubeconfigs.apply(_first_kubeconfig))
+    user_kubeconfig = pulumi.Output.secret(user.kubeconfigs.apply(first_kubeconfig))
     return GpuAks(
         cluster=cluster,
         kubernetes=kubernetes,
@@ -152,7 +152,8 @@ def declare_gpu_aks(
     )
 
 
-def _first_kubeconfig(configs: list) -> str:
+def first_kubeconfig(configs: list) -> str:
+    """The kubeconfig text of a listManagedCluster*Credentials answer."""
     return base64.b64decode(configs[0].value).decode()
 
 

@@ -53,7 +53,7 @@ class GpuAksCluster(pulumi.ComponentResource):
 
         aks = declare_gpu_aks(name, args.aks, parent=self, after=args.after)
         self.compute = declare_aks_attach(
-            name, args.attach, cluster=aks.cluster, parent=self, depends_on=[aks.device_plugin]
+            name, args.attach, aks.cluster.id, parent=self, depends_on=[aks.cluster, aks.device_plugin]
         )
 
         self.detachment = ComputeDetachment(

@@ -6,7 +6,9 @@
   AKS and v2 Kubernetes, which send none because Azure can't update them) carries `owner` and
   an `expires-on` the cost guard can read (rules/tags.py: a date, or a timestamp with an offset).
 - `aml-compute-attaches-stack-cluster` (stack): an AKS (v1) or Kubernetes (v2) compute points at
-  a managed cluster declared in the same stack (same resource group and name), and depends on it.
+  a managed cluster declared in the same stack (same resource group and name), and depends on it;
+  or, declared under an `amlgpu:azure:AdoptedCluster` component (the program's marker for a
+  cluster the stack adopted and does not declare, infra/adopted_cluster.py), at a managed cluster.
 - `online-endpoint-auth-mode` (per resource): an Azure ML online endpoint authenticates callers
   with a key or an Azure ML token (`Key`, `AMLToken`), never anonymously.
 - `model-service-auth` (per resource): the v1 model service (`ModelDeployment`, every target)
@@ -35,6 +37,7 @@ from pulumi_policy import (
 
 from rules.gpu_sizes import GPU_SIZES
 from rules.tags import EXPIRES_ON_ALLOWED, EXPIRES_TAG, REQUIRED_TAGS, ExpiryError, parse_expires_on
+from rules.values import AKS_CLUSTER_ID_PATTERN
 
 ALLOWED_GPU_VM_SIZES: tuple[str, ...] = tuple(GPU_SIZES)
 MANAGED_CLUSTER = "azure-native:containerservice:ManagedCluster"
@@ -60,11 +63,9 @@ TAGGED_TYPES = frozenset(
         "azure-native:resources:Deployment",  # the v2 traffic steps
     }
 )
-_CLUSTER_ID = re.compile(
-    r"^/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<group>[^/]+)"
-    r"/providers/Microsoft\.ContainerService/managedClusters/(?P<name>[^/]+)$",
-    re.IGNORECASE,
-)
+_CLUSTER_ID = re.compile(AKS_CLUSTER_ID_PATTERN, re.IGNORECASE)
+# The program's component for a cluster it adopted (infra/adopted_cluster.py ADOPTED_CLUSTER_TYPE).
+ADOPTED_CLUSTER_TYPE = "amlgpu:azure:AdoptedCluster"
 
 
 # --- pure checks ----------------------------------------------------------------------------------
@@ -121,6 +122,12 @@ def _is_attached_compute(resource_type: str, props: Mapping[str, Any]) -> bool:
     return resource_type == COMPUTE and properties.get("computeType") in ATTACHED_COMPUTE_TYPES
 
 
+def _under_adopted_cluster(urn: str) -> bool:
+    """Whether the URN's parent types (`urn:pulumi:stack::project::A$B$type::name`) hold the marker."""
+    parts = urn.split("::")
+    return len(parts) >= 4 and ADOPTED_CLUSTER_TYPE in parts[2].split("$")[:-1]
+
+
 def compute_attach_violations(
     resources: Sequence[tuple[str, str, Mapping[str, Any], Sequence[str]]],
 ) -> list[tuple[str, str]]:
@@ -142,10 +149,12 @@ def compute_attach_violations(
         if type_ != COMPUTE or properties.get("computeType") not in ATTACHED_COMPUTE_TYPES:
             continue
         resource_id = str(properties.get("resourceId") or "")
-        match = _CLUSTER_ID.match(resource_id)
+        match = _CLUSTER_ID.fullmatch(resource_id)
         if not match:
             violations.append((f"resourceId {resource_id!r} is not a managed cluster's resource id", urn))
             continue
+        if _under_adopted_cluster(urn):
+            continue  # the stack adopted the cluster: it is not declared, by design
         cluster_urn = next(
             (
                 cluster_urn

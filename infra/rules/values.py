@@ -31,6 +31,22 @@ WORKSPACE_NAME = matching(
     r"[a-zA-Z0-9][\w-]{2,32}",
     "a workspace name: 3–33 letters, digits, - and _, starting with a letter or digit",
 )
+# An AKS cluster's ARM id; the policy pack parses attaches with the same pattern.
+AKS_CLUSTER_ID_PATTERN = (
+    r"/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<group>[^/]+)"
+    r"/providers/Microsoft\.ContainerService/managedClusters/(?P<name>[^/]+)"
+)
+AKS_CLUSTER_ID = matching(
+    "(?i)" + AKS_CLUSTER_ID_PATTERN,
+    "an AKS cluster's resource id: /subscriptions/<id>/resourceGroups/<group>"
+    "/providers/Microsoft.ContainerService/managedClusters/<name>",
+)
+# Azure ML compute names (the 2–16 characters azureml-core's compute classes check).
+COMPUTE_NAME = matching(
+    r"[A-Za-z][A-Za-z0-9-]{0,14}[A-Za-z0-9]",
+    "a compute name: 2–16 letters, digits and dashes, starting with a letter, not ending with a dash",
+)
+NODE_POOL_NAME = matching(r"[a-z][a-z0-9]{0,11}", "an AKS node pool name: 1–12 lowercase letters and digits")
 KUBERNETES_VERSION = matching(r"\d+\.\d+(\.\d+)?", "a Kubernetes version like 1.33 or 1.33.2")
 LEAF_DOMAIN_LABEL = matching(
     r"[a-z][a-z0-9-]{0,61}[a-z0-9]",

@@ -1,4 +1,5 @@
-"""`KubernetesCompute`: this stack's own GPU AKS cluster (gpu_aks.py, as v1 declares it), the
+"""`KubernetesCompute`: this stack's own GPU AKS cluster (gpu_aks.py, as v1 declares it), or a
+cluster it adopted by id (adopted_cluster.py: then no cluster, no device plugin: its owner's), the
 AzureML extension on it, the namespace and GPU instance type it serves from, and the Azure ML
 compute that attaches the cluster.
 
@@ -37,6 +38,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_azure_native import kubernetesconfiguration, machinelearningservices
 
+from adopted_cluster import AdoptedCluster
 from aliases import drop_api_version_aliases
 from compute_detachment import ComputeDetachment
 from config import SslConfig
@@ -69,10 +71,13 @@ COMPUTE_REFRESHED_ONLY = [
 ROUTER_HA_MIN_NODES = 3
 
 
-def instance_type_spec(cpu_cores: float, memory_gb: float, gpus: int) -> InstanceTypeSpec:
-    """The instance type of one replica on the GPU pool, named after its size (e.g. gpu1-cpu2-mem4)."""
+def instance_type_spec(
+    cpu_cores: float, memory_gb: float, gpus: int, pool: str = GPU_POOL_NAME
+) -> InstanceTypeSpec:
+    """The instance type of one replica on the GPU pool `pool` (the stack's own by default),
+    named after its size (e.g. gpu1-cpu2-mem4)."""
     name = f"gpu{gpus}-cpu{_quantity(cpu_cores)}-mem{_quantity(memory_gb)}".replace(".", "p")
-    return InstanceTypeSpec(name, cpu_cores, memory_gb, gpus, {"agentpool": GPU_POOL_NAME})
+    return InstanceTypeSpec(name, cpu_cores, memory_gb, gpus, {"agentpool": pool})
 
 
 @dataclass(frozen=True)
@@ -146,7 +151,7 @@ class KubernetesComputeArgs:
     workspace_name: pulumi.Input[str]
     location: str  # the cluster's region (the extension's settings)
     workspace_location: pulumi.Input[str]  # the compute lives with the workspace
-    cluster: GpuAksArgs
+    cluster: GpuAksArgs | AdoptedCluster  # the stack's own cluster, or one it adopted (no cluster declared)
     compute_name: str
     namespace: str
     instance_type: InstanceTypeSpec
@@ -158,12 +163,12 @@ class KubernetesComputeArgs:
 
 
 class KubernetesCompute(pulumi.ComponentResource):
-    """Outputs: `cluster_name`, `cluster_id`, `kubeconfig` (secret), `compute_id`, `compute_name`,
-    `instance_type`; `serving_on` for what deploys onto it."""
+    """Outputs: `cluster_name`, `cluster_id`, `kubeconfig` (secret; None on an adopted cluster),
+    `compute_id`, `compute_name`, `instance_type`; `serving_on` for what deploys onto it."""
 
     cluster_name: pulumi.Output[str]
     cluster_id: pulumi.Output[str]
-    kubeconfig: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str] | None
     compute_id: pulumi.Output[str]
     compute_name: pulumi.Output[str]
     instance_type: str
@@ -177,17 +182,29 @@ class KubernetesCompute(pulumi.ComponentResource):
         own = pulumi.ResourceOptions(transformations=[drop_api_version_aliases])
         merged = pulumi.ResourceOptions.merge(opts, own)
         super().__init__("amlgpu:azure:KubernetesCompute", name, None, merged)
-        aks = declare_gpu_aks(name, args.cluster, parent=self, after=args.after)
-        self.cluster_name = aks.cluster.name
-        self.cluster_id = aks.cluster.id
-        self.kubeconfig = aks.kubeconfig
+        if isinstance(args.cluster, AdoptedCluster):
+            pool = args.cluster.pool
+            self.cluster_name = args.cluster.cluster_name
+            self.cluster_id = args.cluster.cluster_id
+            self.kubeconfig = None  # not this stack's cluster: its credentials are its owner's to give
+            kubernetes, on_ready = args.cluster.kubernetes(), []
+            cluster_group: pulumi.Input[str] = pool.resource_group
+            node_count = pool.total_nodes
+        else:
+            aks = declare_gpu_aks(name, args.cluster, parent=self, after=args.after)
+            self.cluster_name = aks.cluster.name
+            self.cluster_id = aks.cluster.id
+            self.kubeconfig = aks.kubeconfig
+            kubernetes, on_ready = aks.kubernetes, [aks.cluster, aks.device_plugin]
+            cluster_group = args.resource_group_name
+            node_count = args.cluster.node_count
         cname = args.ssl.cname if args.ssl is not None else None
-        settings = pulumi.Output.all(aks.cluster.id, aks.cluster.name).apply(
+        settings = pulumi.Output.all(self.cluster_id, self.cluster_name).apply(
             lambda ids: extension_settings(
                 cluster_id=ids[0],
                 cluster_name=ids[1],
                 location=args.location,
-                node_count=args.cluster.node_count,
+                node_count=node_count,
                 cluster_purpose=args.cluster_purpose,
                 internal_load_balancer=args.internal_load_balancer,
                 ssl_cname=cname,
@@ -199,8 +216,8 @@ class KubernetesCompute(pulumi.ComponentResource):
             extension_type=EXTENSION_TYPE,
             cluster_rp="Microsoft.ContainerService",
             cluster_resource_name="managedClusters",
-            cluster_name=aks.cluster.name,
-            resource_group_name=args.resource_group_name,
+            cluster_name=self.cluster_name,
+            resource_group_name=cluster_group,  # an extension lives with its cluster
             release_train="stable",
             auto_upgrade_minor_version=True,
             identity=kubernetesconfiguration.IdentityArgs(
@@ -211,9 +228,9 @@ class KubernetesCompute(pulumi.ComponentResource):
             ),
             configuration_settings=settings,
             configuration_protected_settings=_protected_settings(args.ssl),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[aks.cluster, aks.device_plugin]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=on_ready),
         )
-        on_cluster = pulumi.ResourceOptions(parent=self, provider=aks.kubernetes, depends_on=[self.extension])
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=kubernetes, depends_on=[self.extension])
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace", metadata={"name": args.namespace}, opts=on_cluster
         )
@@ -234,7 +251,7 @@ class KubernetesCompute(pulumi.ComponentResource):
             location=args.workspace_location,
             properties=machinelearningservices.KubernetesArgs(
                 compute_type="Kubernetes",
-                resource_id=aks.cluster.id,
+                resource_id=self.cluster_id,
                 description=f"AKS cluster for online endpoints (namespace {args.namespace})",
                 # No defaultInstanceType: every deployment names its instance type, and an attached
                 # Kubernetes compute can't be updated (Azure/azureml-examples#3030), so nothing a

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 
 import pulumi
 
+from adopted_cluster import AdoptedCluster
 from config import StackConfig
 from deployment.azure_environment import server_variables
-from gpu_aks import GpuAksArgs
+from gpu_aks import GPU_POOL_NAME, GpuAksArgs
 from naming import StackNames
+from v2.adopted_compute import AdoptedCompute
 from v2.assets import ModelAssets, ModelAssetsArgs
 from v2.kubernetes_compute import KubernetesCompute, KubernetesComputeArgs, instance_type_spec
 from v2.online_endpoint import DeploymentSettings, OnlineService, OnlineServiceArgs
@@ -32,7 +34,7 @@ def endpoint_name(service_name: str, suffix: str) -> str:
 
 @dataclass(frozen=True)
 class OnlineTarget:
-    compute: KubernetesCompute
+    compute: KubernetesCompute | AdoptedCompute
     assets: ModelAssets
     service: OnlineService
     rollout: Rollout
@@ -44,31 +46,45 @@ def declare_online_target(
     names: StackNames,
     workspace: MlWorkspace,
     opts: pulumi.ResourceOptions | None = None,
+    adopted: AdoptedCluster | None = None,
 ) -> OnlineTarget:
+    """`adopted`: the cluster of `cluster.existing` (then no cluster is declared; with an adopted
+    compute, no extension or compute either: only the instance type on its cluster)."""
     assert cfg.online is not None  # config.py sets it for target azure-v2
     tags = cfg.tags
     service = cfg.service
-    compute = KubernetesCompute(
-        "gpu",
-        KubernetesComputeArgs(
-            resource_group_name=workspace.resource_group_name,
-            workspace_name=workspace.workspace_name,
-            location=cfg.location,
-            workspace_location=workspace.location,
-            cluster=GpuAksArgs.for_stack(
-                cfg.cluster, names, workspace.resource_group_name, cfg.location, tags
+    pool_name = adopted.pool.pool_name if adopted is not None else GPU_POOL_NAME
+    instance_type = instance_type_spec(service.cpu_cores, service.memory_gb, service.gpu_cores, pool_name)
+    compute: KubernetesCompute | AdoptedCompute
+    if adopted is not None and adopted.pool.compute_name is not None:
+        compute = AdoptedCompute("gpu", adopted, instance_type)
+    else:
+        compute = KubernetesCompute(
+            "gpu",
+            KubernetesComputeArgs(
+                resource_group_name=workspace.resource_group_name,
+                workspace_name=workspace.workspace_name,
+                location=adopted.pool.location if adopted is not None else cfg.location,
+                workspace_location=workspace.location,
+                cluster=adopted
+                if adopted is not None
+                else GpuAksArgs.for_stack(
+                    cfg.cluster, names, workspace.resource_group_name, cfg.location, tags
+                ),
+                after=workspace.destroy_last,
+                compute_name=names.compute,
+                namespace=NAMESPACE,
+                instance_type=instance_type,
+                cluster_purpose=cfg.cluster.purpose,
+                internal_load_balancer=cfg.cluster.load_balancer_type == "InternalLoadBalancer",
+                ssl=cfg.cluster.ssl,
+                tags=tags,
             ),
-            after=workspace.destroy_last,
-            compute_name=names.compute,
-            namespace=NAMESPACE,
-            instance_type=instance_type_spec(service.cpu_cores, service.memory_gb, service.gpu_cores),
-            cluster_purpose=cfg.cluster.purpose,
-            internal_load_balancer=cfg.cluster.load_balancer_type == "InternalLoadBalancer",
-            ssl=cfg.cluster.ssl,
-            tags=tags,
-        ),
-        opts=opts,
-    )
+            # Under the adopted cluster's component: the policy pack's marker (adopted_cluster.py).
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(parent=adopted))
+            if adopted
+            else opts,
+        )
     assets = ModelAssets(
         "assets",
         ModelAssetsArgs(
