@@ -20,6 +20,11 @@ region (AMLGPU_LIVE_LOCATION, default eastus). The stack state lives in a tempor
             policy); the node count (the attach is not touched); then a preview of a GPU VM
             size change, which must show the cluster replaced (not applied: it costs a rebuild)
     destroy and check that the stack's resource group is gone
+
+The adoption case (test_adopted_cluster_outlives_destroy) also needs AMLGPU_LIVE_ADOPT_CLUSTER_ID:
+the resource id of an existing AKS cluster, in the subscription, whose first pool has GPUs for 3
+replicas and runs an NVIDIA device plugin. The stack attaches it (`cluster.existing.clusterId`),
+deploys, queries, destroys, and the cluster must still exist, with the attach gone.
 """
 
 from __future__ import annotations
@@ -227,3 +232,49 @@ def test_up_query_destroy_leaves_no_resource_group(tmp_path: Path):
         stack_file.unlink(missing_ok=True)
     if resource_group:
         assert not _resource_group_exists(resource_group), f"{resource_group} still exists after destroy"
+
+
+ADOPT_CLUSTER_ID = os.environ.get("AMLGPU_LIVE_ADOPT_CLUSTER_ID")
+AKS_API_VERSION = "2025-05-01"
+
+
+@pytest.mark.skipif(not ADOPT_CLUSTER_ID, reason="live adoption case: no AMLGPU_LIVE_ADOPT_CLUSTER_ID")
+def test_adopted_cluster_outlives_destroy(tmp_path: Path):
+    from azure.mgmt.resource import ResourceManagementClient
+    from pulumi import automation as auto
+
+    stack_name = f"liveadopt{uuid.uuid4().hex[:6]}"
+    config = _stack_config(os.environ.get("AMLGPU_LIVE_LOCATION", "eastus"))
+    config["aml-gpu-inference:cluster"] = {"existing": {"clusterId": ADOPT_CLUSTER_ID}, "purpose": "DevTest"}
+    stack_file = PROJECT_ROOT / f"Pulumi.{stack_name}.yaml"
+    stack_file.write_text(yaml.safe_dump({"config": config}))
+    env = {
+        "PULUMI_BACKEND_URL": f"file://{tmp_path}",
+        "PULUMI_CONFIG_PASSPHRASE": "",
+        "ARM_SUBSCRIPTION_ID": os.environ["AZURE_SUBSCRIPTION_ID"],
+    }
+    for name, arm_name in zip(
+        SERVICE_PRINCIPAL, ("ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_CLIENT_SECRET"), strict=True
+    ):
+        if os.environ.get(name):
+            env[arm_name] = os.environ[name]
+    root = _pulumi_root()
+    command = auto.PulumiCommand(root=str(root)) if root else None
+    stack = auto.create_or_select_stack(
+        stack_name=stack_name,
+        work_dir=str(PROJECT_ROOT),
+        opts=auto.LocalWorkspaceOptions(env_vars=env, pulumi_command=command),
+    )
+    try:
+        ops = _ops_by_type(stack)
+        assert CLUSTER not in ops, f"an adopted cluster must not be declared: {ops}"
+        outputs = {name: output.value for name, output in stack.up(on_output=print).outputs.items()}
+        assert outputs["state"] == "Healthy"
+        predictions = _score(outputs["scoring_uri"], outputs.get("primary_key"))
+        assert len(predictions) == 2
+    finally:
+        stack.destroy(on_output=print)
+        stack.workspace.remove_stack(stack_name)
+        stack_file.unlink(missing_ok=True)
+    client = ResourceManagementClient(_credential(), os.environ["AZURE_SUBSCRIPTION_ID"])
+    assert client.resources.get_by_id(ADOPT_CLUSTER_ID, AKS_API_VERSION).id, "the adopted cluster is gone"
