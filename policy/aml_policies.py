@@ -122,16 +122,11 @@ def _is_attached_compute(resource_type: str, props: Mapping[str, Any]) -> bool:
     return resource_type == COMPUTE and properties.get("computeType") in ATTACHED_COMPUTE_TYPES
 
 
-def _under_adopted_cluster(urn: str) -> bool:
-    """Whether the URN's parent types (`urn:pulumi:stack::project::A$B$type::name`) hold the marker."""
-    parts = urn.split("::")
-    return len(parts) >= 4 and ADOPTED_CLUSTER_TYPE in parts[2].split("$")[:-1]
-
-
 def compute_attach_violations(
-    resources: Sequence[tuple[str, str, Mapping[str, Any], Sequence[str]]],
+    resources: Sequence[tuple[str, str, Mapping[str, Any], Sequence[str], Sequence[str]]],
 ) -> list[tuple[str, str]]:
-    """`resources`: (type, urn, props, URNs it depends on). Returns (message, urn) pairs."""
+    """`resources`: (type, urn, props, URNs it depends on, its ancestors' types). Returns
+    (message, urn) pairs."""
     # A cluster's state has its `name`; `resourceGroupName` is an input that outputs may lack,
     # so the group is compared only where it is known.
     clusters = [
@@ -140,11 +135,11 @@ def compute_attach_violations(
             props.get("resourceGroupName"),
             urn,
         )
-        for type_, urn, props, _deps in resources
+        for type_, urn, props, _deps, _ancestors in resources
         if type_ == MANAGED_CLUSTER
     ]
     violations = []
-    for type_, urn, props, depends_on in resources:
+    for type_, urn, props, depends_on, ancestors in resources:
         properties = props.get("properties") or {}
         if type_ != COMPUTE or properties.get("computeType") not in ATTACHED_COMPUTE_TYPES:
             continue
@@ -153,7 +148,7 @@ def compute_attach_violations(
         if not match:
             violations.append((f"resourceId {resource_id!r} is not a managed cluster's resource id", urn))
             continue
-        if _under_adopted_cluster(urn):
+        if ADOPTED_CLUSTER_TYPE in ancestors:
             continue  # the stack adopted the cluster: it is not declared, by design
         cluster_urn = next(
             (
@@ -233,7 +228,14 @@ def _validate_compute_attach(args: StackValidationArgs, report: ReportViolation)
         depends_on = {dependency.urn for dependency in resource.dependencies}
         for dependencies in resource.property_dependencies.values():
             depends_on.update(dependency.urn for dependency in dependencies)
-        resources.append((resource.resource_type, resource.urn, resource.props, sorted(depends_on)))
+        ancestors = []
+        parent = resource.parent
+        while parent is not None:
+            ancestors.append(parent.resource_type)
+            parent = parent.parent
+        resources.append(
+            (resource.resource_type, resource.urn, resource.props, sorted(depends_on), ancestors)
+        )
     for message, urn in compute_attach_violations(resources):
         report(message, urn)
 

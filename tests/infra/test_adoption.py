@@ -12,93 +12,32 @@ from typing import Any
 
 import pytest
 
-import adopted_cluster
 from adopted_pool import surge_nodes
 from capacity_report import capacity_lines
 from config import ConfigError, load_stack_config
+from harness.adoption import (
+    ADOPTED_TYPE,
+    CLUSTER_ID,
+    CPU_POOL,
+    NS,
+    SUBSCRIPTION,
+    T4_POOL,
+    AdoptingMocks,
+    adopting,
+)
 from harness.program import (
     CLUSTER,
     COMPUTE,
     DETACHMENT_TYPE,
     DEVICE_PLUGIN,
+    ENDPOINT,
+    EXTENSION,
+    INSTANCE_TYPE,
     MODEL_DEPLOYMENT_TYPE,
-    AzureMocks,
     ProgramRun,
     Registration,
     run_program,
-    stack_config,
 )
-from policy import aml_policies
-from tests.policy.test_policies import _resource_violations, _stack_violations
-
-NS = "aml-gpu-inference"
-SUBSCRIPTION = "00000000-0000-4000-8000-000000000001"  # the fake client config's
-CLUSTER_ID = (
-    f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-platform"
-    "/providers/Microsoft.ContainerService/managedClusters/aks-team"
-)
-EXISTING_WORKSPACE = {"subscriptionId": SUBSCRIPTION, "resourceGroup": "rg-ml", "name": "mlw-team"}
-EXTENSION = "azure-native:kubernetesconfiguration:Extension"
-INSTANCE_TYPE = "kubernetes:amlarc.azureml.com/v1alpha1:InstanceType"
-ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
-ADOPTED_TYPE = "amlgpu:azure:AdoptedCluster"
-
-T4_POOL = {"name": "gpu", "vmSize": "Standard_NC4as_T4_v3", "count": 3, "upgradeSettings": {"maxSurge": "1"}}
-CPU_POOL = {"name": "system", "vmSize": "Standard_D4s_v5", "count": 2}
-
-
-class AdoptingMocks(AzureMocks):
-    """An existing cluster `aks-team` with `pools`, and a compute `team-gpu` of `compute_type`."""
-
-    def __init__(self, pools: list[dict[str, Any]] | None = None, compute_type: str = "AKS") -> None:
-        self.pools = [T4_POOL] if pools is None else pools
-        self.compute_type = compute_type
-        self.reads: list[str] = []
-
-    def call(self, args):  # type: ignore[no-untyped-def]
-        token = args.token
-        if token == "azure-native:containerservice:getManagedCluster":
-            self.reads.append(f"cluster {args.args['resourceGroupName']}/{args.args['resourceName']}")
-            if args.args["resourceName"] != "aks-team":
-                return {}, [("", 'Status=404 Code="ResourceNotFound" (fake Azure: no such cluster)')]
-            return {
-                "id": CLUSTER_ID,
-                "name": "aks-team",
-                "location": "westeurope",
-                "agentPoolProfiles": self.pools,
-            }
-        if token == "azure-native:machinelearningservices:getCompute":
-            self.reads.append(f"compute {args.args['workspaceName']}/{args.args['computeName']}")
-            if args.args["computeName"] != "team-gpu":
-                return {}, [("", 'Status=404 Code="ResourceNotFound" (fake Azure: no such compute)')]
-            workspace = (
-                f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-ml"
-                "/providers/Microsoft.MachineLearningServices/workspaces/mlw-team"
-            )
-            return {
-                "id": f"{workspace}/computes/team-gpu",
-                "name": "team-gpu",
-                "properties": {
-                    "computeType": self.compute_type,
-                    "provisioningState": "Succeeded",
-                    "resourceId": CLUSTER_ID,
-                    "properties": {"namespace": "team-online"},
-                },
-            }
-        return super().call(args)
-
-
-def adopting(model_dir: Path, existing: dict[str, Any], stack: str = "dev", **top: Any) -> dict[str, Any]:
-    """The stack file with its own pool replaced by `cluster.existing`."""
-    config = stack_config(stack)
-    config[f"{NS}:model"] = {"name": "mnist-dnn", "dir": str(model_dir)}
-    cluster = {k: v for k, v in config[f"{NS}:cluster"].items() if k not in ("vmSize", "nodeCount")}
-    if "computeName" in existing:
-        cluster = {}
-        config[f"{NS}:workspace"] = {"existing": EXISTING_WORKSPACE}
-    config[f"{NS}:cluster"] = {**cluster, "existing": existing}
-    config.update({f"{NS}:{key}": value for key, value in top.items()})
-    return config
 
 
 def adopted_chain(run: ProgramRun, registration: Registration) -> bool:
@@ -300,31 +239,3 @@ def test_a_node_pool_is_refused_on_v1_and_a_bad_cluster_id_names_the_form(model_
         "aml-gpu-inference:cluster.existing.nodePool = 'gpu': only with target azure-v2: SDK v1 deploys to "
         "the cluster's first node pool only",
     ]
-
-
-# --- the policy pack -------------------------------------------------------------------------------
-
-
-def test_the_policy_pack_accepts_the_attach_of_an_adopted_cluster_and_checks_what_is_created(model_dir: Path):
-    run = run_program(adopting(model_dir, {"clusterId": CLUSTER_ID}), mocks=AdoptingMocks())
-    assert _stack_violations(run) == []
-    for registration in run.registrations:
-        for policy in (aml_policies.gpu_vm_size_allowlist, aml_policies.required_tags):
-            assert _resource_violations(policy, registration.type, registration.inputs) == [], (
-                registration.name
-            )
-    # The same attach outside the marker is an attach of an undeclared cluster.
-    attach = run.one(COMPUTE)
-    outside = attach.urn.replace(f"{ADOPTED_TYPE}$", "")
-    resources = [(attach.type, outside, attach.outputs, [])]
-    assert aml_policies.compute_attach_violations(resources) == [
-        (
-            "resourceId points at managed cluster 'aks-team' in resource group 'rg-platform', "
-            "which this stack does not declare",
-            outside,
-        )
-    ]
-
-
-def test_the_policy_packs_marker_is_the_programs_component_type():
-    assert aml_policies.ADOPTED_CLUSTER_TYPE == adopted_cluster.ADOPTED_CLUSTER_TYPE == ADOPTED_TYPE

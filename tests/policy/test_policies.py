@@ -67,6 +67,7 @@ def _stack_violations(
         by_urn[r.urn] = PolicyResource(r.type, props, r.urn, r.name, _opts(), None, None, [], {})
     for r in run.registrations:
         resource = by_urn[r.urn]
+        resource.parent = by_urn.get(r.parent)
         resource.dependencies = [by_urn[u] for u in r.dependencies if u in by_urn]
         resource.property_dependencies = {
             key: [by_urn[u] for u in urns if u in by_urn] for key, urns in r.property_dependencies.items()
