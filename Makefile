@@ -34,9 +34,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-$(SCORING_VENV)/.installed: model_service/requirements.txt model_service/requirements-tools.txt
+$(SCORING_VENV)/.installed: model_service/requirements.txt model_tools/requirements.txt
 	$(PYTHON) -m venv $(SCORING_VENV)
-	$(SPY) -m pip install --quiet --disable-pip-version-check -r model_service/requirements-tools.txt
+	$(SPY) -m pip install --quiet --disable-pip-version-check -r model_tools/requirements.txt
 	touch $@
 
 # Both at once: each pip install is mostly one core's work (unpacking, byte-compiling), so a fresh
@@ -46,7 +46,7 @@ venvs:
 
 # A real model on a machine with no network: scikit-learn's bundled digits, upscaled to 28x28.
 $(MODEL_DIR)/metadata.json: | $(SCORING_VENV)/.installed
-	$(SPY) -m model_service.train --digits --out $(MODEL_DIR)
+	$(SPY) -m model_tools.train --digits --out $(MODEL_DIR)
 
 model: $(MODEL_DIR)/metadata.json
 
@@ -56,7 +56,7 @@ serve: model
 		--model_dir $(abspath $(MODEL_DIR)) --port $(PORT) --worker_count $(WORKERS)
 
 query: | $(SCORING_VENV)/.installed
-	$(SPY) -m model_service.client --uri http://127.0.0.1:$(PORT)/score
+	$(SPY) -m model_tools.client --uri http://127.0.0.1:$(PORT)/score
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .

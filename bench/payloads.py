@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model_service import mnist
+from model_tools import mnist
 
 
 @dataclass(frozen=True)

@@ -132,9 +132,9 @@ def ensure_model(model_dir: Path) -> Path:
     """The trained model to serve; trained on scikit-learn's digits first if the directory has none."""
     if any(model_dir.rglob("saved_model.pb")):
         return model_dir
-    print(f"no SavedModel in {model_dir}: training one (model_service.train --digits)", flush=True)
+    print(f"no SavedModel in {model_dir}: training one (model_tools.train --digits)", flush=True)
     subprocess.run(
-        [sys.executable, "-m", "model_service.train", "--digits", "--out", str(model_dir)],
+        [sys.executable, "-m", "model_tools.train", "--digits", "--out", str(model_dir)],
         cwd=PROJECT_ROOT,
         check=True,
     )

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from model_service import augment, train, training_options
+from model_tools import augment, train, training_options
 
 TARGET_SECONDS = 60.0
 

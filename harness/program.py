@@ -38,6 +38,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = PROJECT_ROOT / "infra" / "__main__.py"
 PROJECT = "aml-gpu-inference"
 MODEL_DEPLOYMENT_TYPE = "pulumi-python:dynamic/amlgpu:ModelDeployment"
+DETACHMENT_TYPE = "pulumi-python:dynamic/amlgpu:ComputeDetachment"
 # Type tokens of the Azure resources the program registers: the tests' vocabulary.
 CLUSTER = "azure-native:containerservice:ManagedCluster"
 COMPUTE = "azure-native:machinelearningservices:Compute"
@@ -97,6 +98,7 @@ class Registration:
     id: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
     ignore_changes: tuple[str, ...] = ()
+    retain_on_delete: bool = False
 
     @property
     def depends_on_urns(self) -> set[str]:
@@ -145,7 +147,7 @@ class ProgramRun:
         """Whether `dependent` waits for `dependency` (directly, through inputs, or via parents'
         dependencies): the order in which `pulumi destroy` deletes them in reverse."""
         seen: set[str] = set()
-        todo = list(dependent.depends_on_urns)
+        todo = [*dependent.depends_on_urns, *([dependent.parent] if dependent.parent else [])]
         while todo:
             urn = todo.pop()
             if urn == dependency.urn:
@@ -154,9 +156,14 @@ class ProgramRun:
                 continue
             seen.add(urn)
             try:
-                todo.extend(self.by_urn(urn).depends_on_urns)
+                found = self.by_urn(urn)
             except KeyError:
                 continue
+            todo.extend(found.depends_on_urns)
+            if (
+                found.parent
+            ):  # the engine deletes children before their parent, the parent before what it depends on
+                todo.append(found.parent)
         return False
 
 
@@ -261,6 +268,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     id=response.id,
                     outputs=outputs,
                     ignore_changes=tuple(request.ignoreChanges),
+                    retain_on_delete=bool(request.retainOnDelete),
                 )
             )
         return response

@@ -96,7 +96,7 @@ elif cfg.target == "azure":
         workspace_name=workspace.workspace_name,
         compute_name=cluster.compute_name,
     )
-    deployment_opts = pulumi.ResourceOptions(depends_on=[cluster.compute])
+    deployment_opts = pulumi.ResourceOptions(depends_on=cluster.serving_on)
 else:
     assert cfg.local_target is not None
     target = cfg.local_target

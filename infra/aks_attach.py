@@ -8,6 +8,12 @@ purpose, the load balancer type and the TLS settings; no description, agent coun
 tags. The service does not update an attach in place, and none of those routine values (node
 count, tags) may cause a second PUT: so the attach changes only when what it sends changes, and
 then it is replaced, the old one deleted first because the name stays.
+
+Replaced only on what it sends (`properties.*` are all ours; the outputs a refresh brings back,
+such as `properties.properties.agentCount` or `provisioningState`, are not inputs, so a refresh
+never turns into a replace). Its DELETE is not azure-native's (which omits the required
+`underlyingResourceAction`): the attach is `retain_on_delete` and the `ComputeDetachment` the
+cluster component declares beside it detaches it (compute_detachment.py).
 """
 
 from __future__ import annotations
@@ -19,6 +25,28 @@ import pulumi
 from pulumi_azure_native import containerservice, machinelearningservices
 
 from config import SslConfig
+
+# Exactly the inputs the attach sends (what azureml-core's attach payload holds).
+ATTACH_REPLACE_ON = [
+    "location",
+    "properties.computeType",
+    "properties.resourceId",
+    "properties.properties.clusterPurpose",
+    "properties.properties.loadBalancerType",
+    "properties.properties.sslConfiguration",
+]
+# Inputs the attach never sends that Azure reports back: a refresh copies changed outputs into
+# the inputs (azure-native's Read), and without this the next `up` would PUT them away again.
+ATTACH_REFRESHED_ONLY = [
+    "properties.computeLocation",
+    "properties.description",
+    "properties.disableLocalAuth",
+    "properties.properties.agentCount",
+    "properties.properties.agentVmSize",
+    "properties.properties.aksNetworkingConfiguration",
+    "properties.properties.clusterFqdn",
+    "properties.properties.loadBalancerSubnet",
+]
 
 
 @dataclass
@@ -58,8 +86,10 @@ def declare_aks_attach(
         opts=pulumi.ResourceOptions(
             parent=parent,
             depends_on=[cluster, *depends_on],
-            replace_on_changes=["properties", "location"],
+            replace_on_changes=ATTACH_REPLACE_ON,
+            ignore_changes=ATTACH_REFRESHED_ONLY,
             delete_before_replace=True,
+            retain_on_delete=True,  # ComputeDetachment detaches it
         ),
     )
 

@@ -80,6 +80,7 @@ class GpuAks:
     kubernetes: k8s.Provider
     device_plugin: k8s.apps.v1.DaemonSet
     kubeconfig: pulumi.Output[str]
+    admin_kubeconfig: pulumi.Output[str]  # secret; for the v1 detach's router cleanup only
 
 
 def declare_gpu_aks(
@@ -143,7 +144,11 @@ def declare_gpu_aks(
     )
     user_kubeconfig = pulumi.Output.secret(user.kubeconfigs.apply(_first_kubeconfig))
     return GpuAks(
-        cluster=cluster, kubernetes=kubernetes, device_plugin=device_plugin, kubeconfig=user_kubeconfig
+        cluster=cluster,
+        kubernetes=kubernetes,
+        device_plugin=device_plugin,
+        kubeconfig=user_kubeconfig,
+        admin_kubeconfig=admin_kubeconfig,
     )
 
 

@@ -5,10 +5,13 @@
         ├── ManagedCluster        system-assigned identity; agent pool 0 = the GPU pool
         ├── kubernetes Provider   from the cluster's admin kubeconfig (a secret, not exported)
         ├── DaemonSet             nvidia-device-plugin, depends on the cluster
-        └── Compute               compute_type AKS, depends on the device plugin and the cluster
+        ├── Compute               compute_type AKS, depends on the device plugin and the cluster
+        └── ComputeDetachment     detaches the Compute (and clears the v1 router) when it goes
 
 The dependencies are explicit so destroy detaches the compute first, then removes the device
 plugin, then the cluster, and only then what the cluster was declared `after` (the workspace).
+The model deployment depends on `serving_on` (the attach and its detachment), so the service is
+deleted before the detach.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pulumi_azure_native import machinelearningservices
 
 from aks_attach import AksAttachArgs, declare_aks_attach
 from aliases import drop_api_version_aliases
+from compute_detachment import ComputeDetachment
 from gpu_aks import GpuAksArgs, declare_gpu_aks
 
 
@@ -38,6 +42,7 @@ class GpuAksCluster(pulumi.ComponentResource):
     compute_name: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     compute: machinelearningservices.Compute
+    detachment: ComputeDetachment
 
     def __init__(
         self, name: str, args: GpuAksClusterArgs, opts: pulumi.ResourceOptions | None = None
@@ -49,6 +54,10 @@ class GpuAksCluster(pulumi.ComponentResource):
         aks = declare_gpu_aks(name, args.aks, parent=self, after=args.after)
         self.compute = declare_aks_attach(
             name, args.attach, cluster=aks.cluster, parent=self, depends_on=[aks.device_plugin]
+        )
+
+        self.detachment = ComputeDetachment(
+            f"{name}-compute-detach", self.compute, parent=self, legacy_router_kubeconfig=aks.admin_kubeconfig
         )
 
         self.kubeconfig = aks.kubeconfig
@@ -63,3 +72,8 @@ class GpuAksCluster(pulumi.ComponentResource):
                 "kubeconfig": self.kubeconfig,
             }
         )
+
+    @property
+    def serving_on(self) -> list[pulumi.Resource]:
+        """What a deployment on this cluster depends on: created after, deleted before."""
+        return [self.compute, self.detachment]

@@ -6,6 +6,8 @@
 #   make pulumi-cli   build pulumi, pulumi-language-python and install the two scripts the engine
 #                     runs Python with into .tools/bin (a second run does nothing)
 #   make test-engine  the real-engine lifecycle suite (tests/engine)
+#   make test-go      the language host's unit tests (option parsing, the program's command line and
+#                     environment); part of `make test`
 #   make bench-engine wall time of preview/up/destroy through the real engine (bench/engine_ops.py)
 
 GO ?= go
@@ -19,7 +21,7 @@ PULUMI_SDK_DIR = $$(cd $(PULUMI_GO_MOD) && $(GO) list -m -f '{{.Dir}}' github.co
 ENGINE_FILES := $(TOOLS_BIN)/pulumi $(TOOLS_BIN)/pulumi-language-python \
 	$(TOOLS_BIN)/pulumi-language-python-exec $(TOOLS_BIN)/pulumi-resource-pulumi-python
 
-.PHONY: pulumi-cli test-engine bench-engine
+.PHONY: pulumi-cli test-engine test-go bench-engine
 
 pulumi-cli: $(ENGINE_FILES)
 
@@ -40,6 +42,13 @@ $(TOOLS_BIN)/pulumi-language-python-exec: $(PULUMI_GO_MOD)/go.mod
 $(TOOLS_BIN)/pulumi-resource-pulumi-python: $(PULUMI_GO_MOD)/go.mod
 	@mkdir -p $(TOOLS_BIN)
 	install -m 0755 "$(PULUMI_SDK_DIR)/python/dist/pulumi-resource-pulumi-python" $@
+
+# The same modules and flags as the build, so the tests reuse its module and build caches.
+test-go:
+	@if ! command -v $(GO) >/dev/null 2>&1; then echo "test-go: skipped: no Go toolchain ('$(GO)') on PATH"; \
+	else cd $(PULUMI_GO_MOD) && CGO_ENABLED=0 GOTOOLCHAIN=local $(GO) test -tags osusergo ./pythonhost; fi
+
+test: test-go
 
 test-engine: venvs model pulumi-cli
 	$(PY) -m pytest tests/engine

@@ -1,5 +1,5 @@
 # The GPU check (docs/performance.md, "GPU check"): on a machine with one NVIDIA GPU where only
-# PyPI is reachable, builds $(GPU_VENV) from model_service/requirements-gpu.txt, trains the model
+# PyPI is reachable, builds $(GPU_VENV) from scripts/gpu_check/requirements-gpu.txt, trains the model
 # and prints one JSON document (also written to $(GPU_CHECK_OUT)); under 8 minutes.
 # No prerequisites on purpose: without a GPU it must stop before building anything. The script
 # then exits 3 (make reports "Error 3"); scripts/gpu_check/report.py lists every exit code.

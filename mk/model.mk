@@ -4,10 +4,10 @@ CONFUSION_PNG ?= artifacts/confusion.png
 
 .PHONY: query-batch
 query-batch: | $(SCORING_VENV)/.installed
-	$(SPY) -m model_service.client --uri http://127.0.0.1:$(PORT)/score --batch \
+	$(SPY) -m model_tools.client --uri http://127.0.0.1:$(PORT)/score --batch \
 		--confusion-png $(CONFUSION_PNG) $(if $(IMAGES),--images $(IMAGES) --labels $(LABELS))
 
-# Training time on an MNIST-sized set made here (model_service/augment.py: 60,000 augmented
+# Training time on an MNIST-sized set made here (model_tools/augment.py: 60,000 augmented
 # digits): 20 fixed epochs of batch 32 against early stopping, both figures from one run
 # (docs/model.md). About 5 minutes on 2 cores.
 .PHONY: bench-train

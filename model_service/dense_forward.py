@@ -6,7 +6,7 @@ docs/performance.md). On a GPU the TensorFlow forward stays: it is where the GPU
 
 `DenseStack.from_variables` reads the SavedModel's variables as (kernel, bias) pairs in layer
 order and checks that their shapes chain from 784 pixels to 10 logits; the stack applies relu
-after every layer but the last. That is the architecture of model_service/model.py, and it is an
+after every layer but the last. That is the architecture of model_tools/model.py, and it is an
 assumption: `agreement_problem` compares the stack's logits with TensorFlow's on a check batch, and
 the scorer uses the stack only when they agree (any other model keeps the TensorFlow forward).
 """

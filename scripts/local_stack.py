@@ -116,7 +116,7 @@ def ensure_model(paths: Paths, run: Runner, log: Log) -> None:
     command = [
         str(paths.scoring_python),
         "-m",
-        "model_service.train",
+        "model_tools.train",
         "--digits",
         "--out",
         str(paths.model_dir),
@@ -147,7 +147,7 @@ def demo(
     if not scoring_uri:
         raise DemoError(f"the stack has no scoring_uri output (outputs: {sorted(outputs)})")
     log(f"Sample query against {scoring_uri}")
-    query = [str(paths.scoring_python), "-m", "model_service.client", "--uri", str(scoring_uri)]
+    query = [str(paths.scoring_python), "-m", "model_tools.client", "--uri", str(scoring_uri)]
     if run(query) != 0:
         raise DemoError(f"The sample query failed: {' '.join(query)}")
     log(f"\nThe model is served at {scoring_uri}\nTear it down with: make destroy-local")

@@ -26,6 +26,7 @@ COPIED = (
     "Pulumi.local.yaml",
     "infra",
     "model_service",
+    "model_tools",
     "policy",
     "scripts",
     "Makefile",

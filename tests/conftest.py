@@ -18,10 +18,10 @@ PROGRAM_PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
 
 # The files a trained model depends on: a change to any of them trains a new test model.
 _MODEL_INPUTS = (
-    "model_service/train.py",
-    "model_service/training_options.py",
-    "model_service/model.py",
-    "model_service/mnist.py",
+    "model_tools/train.py",
+    "model_tools/training_options.py",
+    "model_tools/model.py",
+    "model_tools/mnist.py",
 )
 
 
@@ -35,7 +35,7 @@ def _model_inputs_digest() -> str:
 
 @pytest.fixture(scope="session")
 def trained_model_dir() -> Path:
-    """A real model trained on scikit-learn's digits by `python -m model_service.train --digits`.
+    """A real model trained on scikit-learn's digits by `python -m model_tools.train --digits`.
 
     Cached under artifacts/test-models/<digest of the training code>, so both test runs (and
     repeated runs) train it once; read-only for tests: copy it before changing anything.
@@ -46,7 +46,7 @@ def trained_model_dir() -> Path:
     staging = target.with_name(target.name + f".tmp{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     subprocess.run(
-        [str(SCORING_PYTHON), "-m", "model_service.train", "--digits", "--out", str(staging)],
+        [str(SCORING_PYTHON), "-m", "model_tools.train", "--digits", "--out", str(staging)],
         cwd=PROJECT_ROOT,
         check=True,
         stdout=sys.stderr,

@@ -54,7 +54,7 @@ def test_both_environments_pin_the_same_test_tools():
         exact_pins(ROOT / "requirements-dev.txt").items() - exact_pins(ROOT / "requirements.txt").items()
     )
     scoring_tools = (
-        exact_pins(ROOT / "model_service" / "requirements-tools.txt").items()
+        exact_pins(ROOT / "model_tools" / "requirements.txt").items()
         - exact_pins(ROOT / "model_service" / "requirements.txt").items()
     )
     program, scoring = dict(program_tools), dict(scoring_tools)

@@ -32,6 +32,7 @@ from fakes.fake_sdk_provider_host import FAKE_SDK_HOST
 from pulumi.runtime import rpc
 
 from harness.program import (
+    DETACHMENT_TYPE,
     FAKE_ENDPOINT_KEYS,
     FAKE_KUBECONFIG,
     MODEL_DEPLOYMENT_TYPE,
@@ -52,6 +53,12 @@ STACKS = [path.name.split(".")[1] for path in STACK_FILES]
 # The v2 target has no dynamic provider: its endpoint keys come from an invoke, not a ModelDeployment.
 V2_TARGET = "azure-v2"
 KEY_OUTPUTS = ("primary_key", "secondary_key")
+
+
+PICKLED_CLASSES = {
+    MODEL_DEPLOYMENT_TYPE: ("deployment.provider", "ModelDeploymentProvider"),
+    DETACHMENT_TYPE: ("deployment.detach_provider", "ComputeDetachmentProvider"),
+}
 
 
 def _target(stack: str) -> str | None:
@@ -181,13 +188,18 @@ def test_the_service_keys_are_secret(stack: str, runs: dict[str, ProgramRun]) ->
 def test_the_pickled_provider_holds_no_credential(stack: str, runs: dict[str, ProgramRun]) -> None:
     """`__provider` is base64 of the dill pickle the engine keeps in the state and hands every
     provider host: it must be the class by reference, with nothing of the environment in it.
-    Every pickle a stack registers is audited; azure-v2 registers none (no dynamic provider)."""
+    Every pickle a stack registers is audited: the model deployment's (not on azure-v2) and, on
+    the Azure targets, the compute detachment's."""
     pickled = [reg for reg in runs[stack].registrations if "__provider" in reg.inputs]
-    expected = [] if _target(stack) == V2_TARGET else [MODEL_DEPLOYMENT_TYPE]
-    assert [registration.type for registration in pickled] == expected
+    target = _target(stack)
+    expected = ([] if target == V2_TARGET else [MODEL_DEPLOYMENT_TYPE]) + (
+        [] if target in (None, "local") else [DETACHMENT_TYPE]
+    )
+    assert sorted(registration.type for registration in pickled) == sorted(expected)
     for registration in pickled:
         payload = base64.b64decode(unwrap_secrets(registration.inputs["__provider"]))
-        assert b"deployment.provider" in payload and b"ModelDeploymentProvider" in payload  # by reference
+        module, cls = PICKLED_CLASSES[registration.type]
+        assert module.encode() in payload and cls.encode() in payload  # by reference
         text = payload.decode("latin-1")
         assert _leaks(text, FAKE_CREDENTIALS) == []
         for name in FAKE_CREDENTIALS:

@@ -9,6 +9,7 @@ the tests does not change the source hash.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -59,3 +60,11 @@ def tree_sha256(root: Path) -> str:
         digest.update(len(name).to_bytes(8, "big") + name)
         digest.update(bytes.fromhex(file_sha256(path)))
     return digest.hexdigest()
+
+
+def environment_sha256(environment_file: Path, base_image: str) -> str:
+    """The environment's content: its conda file and the base image it is built on."""
+    text = json.dumps(
+        {"conda_file_sha256": file_sha256(environment_file), "image": base_image}, sort_keys=True
+    )
+    return hashlib.sha256(text.encode()).hexdigest()

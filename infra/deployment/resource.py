@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
-from deployment.hashing import file_sha256, tree_sha256
+from deployment.hashing import environment_sha256, file_sha256, tree_sha256
 from deployment.provider import OUTPUT_NAMES, SECRET_OUTPUTS, ModelDeploymentProvider
 from deployment.settings import ScoringSettings, ServiceSettings
 from deployment.spec import OWNER_TAG, DeploymentSpec, target_fields
@@ -46,7 +46,7 @@ class ModelDeploymentArgs:
             model_name=self.model_name,
             model_hash=_hash_dir("model_dir", self.model_dir, "train it first: make model"),
             source_hash=_hash_dir("source_dir", self.source_dir, "the model_service/ directory"),
-            environment_hash=_hash_file("environment_file", self.environment_file),
+            environment_hash=_environment_hash(self.target.backend, self.environment_file),
             settings=self.settings,
             scoring=self.scoring,
             entry_script=self.entry_script,
@@ -74,11 +74,22 @@ def _hash_dir(name: str, value: str, hint: str) -> str:
         ) from e
 
 
-def _hash_file(name: str, value: str) -> str:
+def _environment_hash(backend: str, environment_file: str) -> str:
+    """On Azure the image is built from the conda file AND the base image, so both are in the
+    hash: a new base image is a change the service must be updated for. Locally no image is built."""
+    path = _existing_file("environment_file", environment_file)
+    if backend != "azureml":
+        return file_sha256(path)
+    from deployment.azure_environment import GPU_BASE_IMAGE
+
+    return environment_sha256(path, GPU_BASE_IMAGE)
+
+
+def _existing_file(name: str, value: str) -> Path:
     path = _absolute(name, value)
     if not path.is_file():
         raise ValueError(f"ModelDeploymentArgs.{name}: {value!r} is not a file")
-    return file_sha256(path)
+    return path
 
 
 class ModelDeployment(pulumi.dynamic.Resource, module="amlgpu", name="ModelDeployment"):

@@ -33,7 +33,7 @@ from pulumi_azure_native import machinelearningservices, storage
 
 from aliases import drop_api_version_aliases
 from deployment.azure_environment import GPU_BASE_IMAGE
-from deployment.hashing import file_sha256, tree_files, tree_sha256
+from deployment.hashing import environment_sha256, tree_files, tree_sha256
 
 # The workspace's default datastore: its container is azureml-blobstore-<workspace id>.
 DATASTORE = "workspaceblobstore"
@@ -61,14 +61,6 @@ class AssetVersions:
 def model_version_number(content_sha256: str) -> str:
     """The model version for this content: a positive integer, the same for the same content."""
     return str(int(content_sha256[:8], 16) % MODEL_VERSION_MODULUS + 1)
-
-
-def environment_sha256(environment_file: Path, base_image: str) -> str:
-    """The environment's content: its conda file and the base image it is built on."""
-    text = json.dumps(
-        {"conda_file_sha256": file_sha256(environment_file), "image": base_image}, sort_keys=True
-    )
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def asset_versions(model_dir: Path, source_dir: Path, environment_file: Path) -> AssetVersions:

@@ -8,7 +8,8 @@ compute that attaches the cluster.
         │                  system-assigned identity
         ├── Namespace      where the online deployments run (must exist before the compute)
         ├── InstanceType   amlarc.azureml.com/v1alpha1: node selector, CPU/memory/GPU per replica
-        └── Compute        computeType Kubernetes: the cluster id and the namespace
+        ├── Compute        computeType Kubernetes: the cluster id and the namespace
+        └── ComputeDetachment   detaches the Compute when it goes (compute_detachment.py)
 
 The extension's configuration settings are the ones Microsoft's own installers send (the ARM
 template `deployextension.json` in Azure/AML-Kubernetes and the az CLI's
@@ -18,6 +19,13 @@ already runs the pinned NVIDIA device plugin (gpu_aks.py), so the extension inst
 plugins would advertise the same GPUs twice. A cluster of its own, never v1's: the v1 attach
 installs v1's azureml-fe router, and the extension's health check then fails
 (AZUREML_FE_ROLE_CONFLICT).
+
+An attached Kubernetes compute can't be updated (Azure/azureml-examples#3030): it sends no tags
+and no default instance type, is replaced (delete first: the name stays) when anything it sends
+changes, including the cluster's id (a vmSize change replaces the cluster, which makes the id
+unknown to the engine, so the compute, and the endpoint on it, are replaced after it), and
+ignores what a refresh reports that it never sent. Its DELETE is the `ComputeDetachment`'s, with
+the `underlyingResourceAction=Detach` azure-native's omits.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import pulumi_kubernetes as k8s
 from pulumi_azure_native import kubernetesconfiguration, machinelearningservices
 
 from aliases import drop_api_version_aliases
+from compute_detachment import ComputeDetachment
 from config import SslConfig
 from gpu_aks import GPU_POOL_NAME, GpuAksArgs, declare_gpu_aks
 
@@ -37,6 +46,26 @@ EXTENSION_TYPE = "Microsoft.AzureML.Kubernetes"
 EXTENSION_NAMESPACE = "azureml"
 INSTANCE_TYPE_API = "amlarc.azureml.com/v1alpha1"
 # Below three nodes the router can't spread its HA replicas (the CLI turns HA off there too).
+ROUTER_HA_MIN_NODES = 3
+# Exactly what the compute sends; and what Azure reports back that it never sends.
+COMPUTE_REPLACE_ON = [
+    "location",
+    "properties.computeType",
+    "properties.resourceId",
+    "properties.description",
+    "properties.properties.namespace",
+]
+COMPUTE_REFRESHED_ONLY = [
+    "properties.computeLocation",
+    "properties.disableLocalAuth",
+    "properties.properties.defaultInstanceType",
+    "properties.properties.extensionInstanceReleaseTrain",
+    "properties.properties.extensionPrincipalId",
+    "properties.properties.instanceTypes",
+    "properties.properties.relayConnectionString",
+    "properties.properties.serviceBusConnectionString",
+    "properties.properties.vcName",
+]
 ROUTER_HA_MIN_NODES = 3
 
 
@@ -130,7 +159,7 @@ class KubernetesComputeArgs:
 
 class KubernetesCompute(pulumi.ComponentResource):
     """Outputs: `cluster_name`, `cluster_id`, `kubeconfig` (secret), `compute_id`, `compute_name`,
-    `instance_type`; `extension` and `compute` for depends_on."""
+    `instance_type`; `serving_on` for what deploys onto it."""
 
     cluster_name: pulumi.Output[str]
     cluster_id: pulumi.Output[str]
@@ -140,6 +169,7 @@ class KubernetesCompute(pulumi.ComponentResource):
     instance_type: str
     extension: kubernetesconfiguration.Extension
     compute: machinelearningservices.Compute
+    detachment: ComputeDetachment
 
     def __init__(
         self, name: str, args: KubernetesComputeArgs, opts: pulumi.ResourceOptions | None = None
@@ -213,8 +243,16 @@ class KubernetesCompute(pulumi.ComponentResource):
                     namespace=namespace.metadata["name"]
                 ),
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.extension, namespace, instance_type]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self.extension, namespace, instance_type],
+                replace_on_changes=COMPUTE_REPLACE_ON,
+                ignore_changes=COMPUTE_REFRESHED_ONLY,
+                delete_before_replace=True,
+                retain_on_delete=True,  # ComputeDetachment detaches it
+            ),
         )
+        self.detachment = ComputeDetachment(f"{name}-compute-detach", self.compute, parent=self)
         self.compute_id = self.compute.id
         self.compute_name = self.compute.name
         self.instance_type = args.instance_type.name
@@ -227,6 +265,11 @@ class KubernetesCompute(pulumi.ComponentResource):
                 "compute_name": self.compute_name,
             }
         )
+
+    @property
+    def serving_on(self) -> list[pulumi.Resource]:
+        """What a service on this compute depends on: created after, deleted before."""
+        return [self.compute, self.detachment]
 
 
 def _protected_settings(ssl: SslConfig | None) -> pulumi.Output[dict[str, str]] | None:

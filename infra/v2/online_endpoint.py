@@ -2,18 +2,25 @@
 the traffic moves to it, and the endpoint's keys.
 
     OnlineService (amlgpu:azure:OnlineService)
-        ├── OnlineEndpoint         authMode Key or AMLToken on the Kubernetes compute; traffic
-        │                          left to the steps below (ignore_changes), so no cycle
+        ├── OnlineEndpoint         authMode Key or AMLToken on the Kubernetes compute; its own
+        │                          `traffic` is what serves when the run starts (never a
+        │                          deployment still to come, so no cycle)
         ├── OnlineDeployment       `blue` or `green` (rollout.py decides), depends on the endpoint
         └── Deployment × steps     ARM template deployments, one per traffic step, in order, after
                                    the OnlineDeployment is healthy: each PUTs the endpoint with
                                    its traffic map (a deployment record; deleting it deletes nothing)
 
-The endpoint's `traffic` names deployments that need the endpoint first: declared on the
-endpoint it would be a cycle. Here the endpoint is created without traffic, the deployment after
-it, and the traffic after the deployment. A colour that no longer serves is simply not declared:
-Pulumi deletes removed resources last, after every create and update, so the old deployment goes
-only after the traffic left it; a failed new deployment stops the run before any traffic moves.
+The endpoint's `traffic` names deployments that need the endpoint first: the traffic this run
+moves to would be a cycle on the endpoint. So the endpoint is created without traffic, the
+deployment after it, and the traffic after the deployment. But a PUT of an endpoint without
+`traffic` resets every share to 0% (microsoft/genaiops-promptflow-template#182), so whenever the
+endpoint itself is PUT (a tag or auth change) it carries the traffic that serves at the start of
+the run, as read from Azure (rollout.py), never a stale copy from state: after a rollout, the
+next run's preview shows the endpoint's `traffic` catching up with what the steps applied.
+
+A colour that no longer serves is simply not declared: Pulumi deletes removed resources last,
+after every create and update, so the old deployment goes only after the traffic left it; a
+failed new deployment stops the run before any traffic moves.
 """
 
 from __future__ import annotations
@@ -124,11 +131,15 @@ class OnlineService(pulumi.ComponentResource):
                 auth_mode=args.auth_mode,
                 compute=args.compute_id,
                 description=ENDPOINT_DESCRIPTION,
+                traffic=dict(rollout.serving) or None,
             ),
             tags=args.tags,
             **common,
-            # The traffic steps own `traffic`; the endpoint must not reset it.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["properties.traffic"]),
+            # On a new compute (a vmSize change replaces the cluster and the compute with it) the
+            # endpoint is replaced too, delete first: its name is unique in the region.
+            opts=pulumi.ResourceOptions(
+                parent=self, replace_on_changes=["properties.compute"], delete_before_replace=True
+            ),
         )
         deployment = _deployment(name, args, endpoint, common, self)
         _traffic_steps(name, args, endpoint, deployment, self)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pulumi_azure_native import machinelearningservices
 
@@ -53,6 +53,9 @@ class Rollout:
     steps: tuple[int, ...]  # percent of traffic on the target after each step; the last is 100
     strategy: str = BLUE_GREEN
     updates_in_place: bool = False  # the live colour gets a new spec (strategy inPlace)
+    # What the endpoint routes when this run starts (existing colours only). Every PUT of the
+    # endpoint itself carries it: a PUT without `traffic` resets every share to 0%.
+    serving: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def rolling(self) -> bool:
@@ -106,7 +109,10 @@ def plan_rollout(
     assert target is not None
     retired = tuple(colour for colour in COLOURS if colour != target and colour in state.specs)
     in_place = target in state.specs and state.specs[target] != desired_spec
-    return Rollout(current, target, target not in state.specs, retired, tuple(steps), strategy, in_place)
+    serving = {colour: percent for colour, percent in state.traffic.items() if colour in state.specs}
+    return Rollout(
+        current, target, target not in state.specs, retired, tuple(steps), strategy, in_place, serving
+    )
 
 
 def _order(colour: str) -> int:

@@ -120,6 +120,6 @@ def declare_online_target(
             rollout=rollout,
             tags=tags,
         ),
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[compute.compute])),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=compute.serving_on)),
     )
     return OnlineTarget(compute, assets, online, rollout, endpoint)

@@ -6,7 +6,7 @@
 The steps, one module each:
 
     detect.py         find an NVIDIA GPU cheaply (nvidia-smi -L, /dev/nvidia0), before anything is built
-    environment.py    build .venv-gpu from model_service/requirements-gpu.txt (PyPI only)
+    environment.py    build .venv-gpu from scripts/gpu_check/requirements-gpu.txt (PyPI only)
     forward_probe.py  in that venv: device report, each batch size's route, predictions against the
                       numpy forward on 10,000 images, forward timings and the measured threshold
     cold_start.py     in that venv, a fresh process: TensorFlow import, device listing, model load, warm-up

@@ -25,7 +25,7 @@ from scripts.gpu_check.report import BUDGET_S, EXIT_GPU_UNUSABLE, EXIT_NO_GPU, E
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_VENV = ROOT / ".venv-gpu"
-DEFAULT_REQUIREMENTS = ROOT / "model_service" / "requirements-gpu.txt"
+DEFAULT_REQUIREMENTS = Path(__file__).resolve().parent / "requirements-gpu.txt"
 DEFAULT_WORK_DIR = ROOT / "artifacts" / "gpu-check"
 DEFAULT_OUT = ROOT / "artifacts" / "gpu-check.json"
 # environment.yml's `python=3.11`: the image's interpreter; another one may resolve other wheels.
@@ -210,7 +210,7 @@ def _model(args: argparse.Namespace, python: Path, work: Path) -> dict[str, Any]
         # seconds there, and the same seed gives the same model as the test suite's (TensorFlow's
         # deterministic ops have GPU gaps that would stop training, not inform anything).
         _run(
-            [str(python), "-m", "model_service.train", "--digits", "--out", str(model_dir)],
+            [str(python), "-m", "model_tools.train", "--digits", "--out", str(model_dir)],
             {"CUDA_VISIBLE_DEVICES": ""},
         )
         trained, seconds = True, time.monotonic() - began

@@ -1,4 +1,4 @@
-"""The GPU scoring environment: a virtualenv built from model_service/requirements-gpu.txt.
+"""The GPU scoring environment: a virtualenv built from scripts/gpu_check/requirements-gpu.txt.
 
 Built with pip from PyPI (the only index the check assumes), into `.venv-gpu` by default, and
 reused while the pins and the interpreter are the ones it was built from (a stamp file holds

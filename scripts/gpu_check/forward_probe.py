@@ -58,8 +58,8 @@ def installed_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | Non
 def check_images(count: int) -> tuple[Any, Any]:
     """`count` uint8 [count, 784] images and their labels: scikit-learn's digits (the only set a
     machine without network has), each randomly shifted, rotated, scaled and noised
-    (model_service/augment.py), so 10,000 images are 10,000 different inputs."""
-    from model_service import augment, mnist
+    (model_tools/augment.py), so 10,000 images are 10,000 different inputs."""
+    from model_tools import augment, mnist
 
     dataset = augment.augmented(mnist.load_digits_as_mnist(), count, seed=0)
     return dataset.images.reshape(count, -1), dataset.labels
@@ -196,7 +196,7 @@ def probe(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
     out["equality"] = {
         "reference": "numpy (dense_forward.py)",
         "compared": f"tensorflow on {device}",
-        "source": f"{args.images} augmented scikit-learn digits (model_service/augment.py, seed 0)",
+        "source": f"{args.images} augmented scikit-learn digits (model_tools/augment.py, seed 0)",
         **compare_forwards(numpy_forward, tf_forward, serve, tf, device, images, labels, args.max_batch),
     }
     timings = time_forwards(numpy_forward, tf_forward, images, args.timing_batches, args.timing_budget_s)

@@ -17,10 +17,12 @@ from pulumi.runtime import rpc
 from harness.program import (
     CLUSTER,
     COMPUTE,
+    DETACHMENT_TYPE,
     DEVICE_PLUGIN,
     FAKE_KUBECONFIG,
     FAKE_USER_KUBECONFIG,
     FAKE_WORKSPACE_LOCATION,
+    MODEL_DEPLOYMENT_TYPE,
     VAULT,
     WORKSPACE,
     AzureMocks,
@@ -82,10 +84,46 @@ def test_node_count_and_tag_changes_leave_the_attach_untouched(model_dir: Path, 
     assert changed.one(CLUSTER).inputs["agentPoolProfiles"][0]["count"] == 4  # scaled in place
 
 
-def test_a_changed_attach_is_replaced_delete_first_under_the_same_name(dev: ProgramRun):
+def _leaf_paths(value: object, prefix: str = "") -> set[str]:
+    if isinstance(value, dict) and value:
+        return {p for k, v in value.items() for p in _leaf_paths(v, f"{prefix}.{k}" if prefix else k)}
+    return {prefix}
+
+
+def _covered(path: str, by: tuple[str, ...]) -> bool:
+    return any(path == p or path.startswith(p + ".") for p in by)
+
+
+def test_a_changed_attach_is_replaced_delete_first_but_only_on_what_it_sends(
+    dev: ProgramRun, model_dir: Path
+):
     compute = dev.one(COMPUTE)
-    assert "properties" in compute.replace_on_changes
     assert compute.delete_before_replace
+    with_ssl = run_program(dev_config(model_dir, cluster={"ssl": {"leafDomainLabel": "mnist"}}), stack="dev")
+    body = {
+        k: v
+        for k, v in attach_inputs(with_ssl).items()
+        if k not in ("computeName", "resourceGroupName", "workspaceName")
+    }
+    sent = _leaf_paths(body)
+    # Every value the attach sends replaces it; nothing a refresh brings back does.
+    assert all(_covered(path, compute.replace_on_changes) for path in sent), sent
+    assert "properties" not in compute.replace_on_changes
+    assert not any(_covered(path, compute.ignore_changes) for path in sent)
+    assert "properties.properties.agentCount" in compute.ignore_changes
+
+
+def test_every_compute_is_detached_by_its_own_step_not_azure_natives_delete(dev: ProgramRun):
+    compute = dev.one(COMPUTE)
+    assert compute.retain_on_delete  # azure-native's DELETE lacks underlyingResourceAction
+    detachment = dev.one(DETACHMENT_TYPE)
+    assert compute.urn in detachment.depends_on_urns
+    assert detachment.inputs["compute_id"] == compute.id
+    assert rpc.is_rpc_secret(detachment.inputs["legacy_router_kubeconfig"])  # v1: router cleanup
+    assert "legacy_router_kubeconfig" in detachment.additional_secret_outputs
+    # The service goes before the detach; the detach before the cluster.
+    assert detachment.urn in dev.one(MODEL_DEPLOYMENT_TYPE).depends_on_urns
+    assert detachment.urn not in dev.one(CLUSTER).depends_on_urns
 
 
 def test_a_changed_gpu_vm_size_replaces_the_cluster_delete_first(dev: ProgramRun):
@@ -175,3 +213,19 @@ def test_an_explicit_name_suffix_is_used_as_is(model_dir: Path):
     run = run_program(dev_config(model_dir, nameSuffix="team42"), stack="dev")
     for name in global_names(run).values():
         assert name.endswith("team42"), name
+
+
+def test_a_new_base_image_changes_the_v1_environment_hash_and_nothing_else(
+    dev: ProgramRun, model_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import deployment.azure_environment as environment
+
+    monkeypatch.setattr(
+        environment, "GPU_BASE_IMAGE", "mcr.microsoft.com/azureml/openmpi5.0-cuda12.5-ubuntu22.04:20260101.v1"
+    )
+    rebased = run_program(dev_config(model_dir), stack="dev")
+    before, after = dev.one(MODEL_DEPLOYMENT_TYPE).inputs, rebased.one(MODEL_DEPLOYMENT_TYPE).inputs
+    assert after["environment_hash"] != before["environment_hash"]  # the service is rebuilt
+    assert {k: v for k, v in after.items() if k not in ("environment_hash", "__provider")} == {
+        k: v for k, v in before.items() if k not in ("environment_hash", "__provider")
+    }

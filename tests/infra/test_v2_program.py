@@ -17,6 +17,7 @@ from pulumi.runtime import rpc
 from config import ConfigError
 from deployment.hashing import tree_sha256
 from harness.program import (
+    DETACHMENT_TYPE,
     FAKE_ENDPOINT_KEYS,
     FAKE_SUBSCRIPTION,
     FAKE_WORKSPACE_GUID,
@@ -204,9 +205,20 @@ def test_the_endpoint_uses_key_auth_on_the_kubernetes_compute(first: ProgramRun)
     endpoint = first.one(ENDPOINT)
     assert endpoint.inputs["properties"]["authMode"] == "Key"
     assert endpoint.inputs["properties"]["compute"] == first.one(COMPUTE).id
-    assert "traffic" not in endpoint.inputs["properties"]  # the traffic steps own it
-    assert endpoint.ignore_changes == ("properties.traffic",)
+    assert "traffic" not in endpoint.inputs["properties"]  # nothing serves before the first run
+    assert endpoint.ignore_changes == ()  # never a stale traffic map from state
     assert endpoint.inputs["tags"]["owner"] == "ml-platform"
+
+
+def test_every_endpoint_put_carries_the_traffic_that_serves_now(model_dir: Path, spec: str):
+    # A tag bump on a serving endpoint PUTs it: without `traffic` the PUT would reset it to 0%.
+    serving = ServingMocks({"blue": 90, "green": 10, "gone": 0}, {"blue": spec, "green": "older"})
+    run = run_program(
+        blue_green_config(model_dir, tags={"owner": "ml-platform", "expires-on": "2027-01-31"}),
+        stack="dev-v2",
+        mocks=serving,
+    )
+    assert run.one(ENDPOINT).inputs["properties"]["traffic"] == {"blue": 90, "green": 10}
 
 
 def test_the_deployment_is_pinned_to_the_instance_type_and_replicas(first: ProgramRun):
@@ -476,3 +488,46 @@ def test_a_new_base_image_makes_a_new_environment_version(model_dir: Path, monke
     )
     assert after.environment != before.environment
     assert (after.model, after.code) == (before.model, before.code)
+
+
+def _leaf_paths(value: object, prefix: str = "") -> set[str]:
+    if isinstance(value, dict) and value:
+        return {p for k, v in value.items() for p in _leaf_paths(v, f"{prefix}.{k}" if prefix else k)}
+    return {prefix}
+
+
+def test_the_compute_is_replaced_on_what_it_sends_and_detached_by_its_own_step(first: ProgramRun):
+    compute = first.one(COMPUTE)
+    # Azure can't update an attached compute: every value it sends replaces it, delete first.
+    sent = _leaf_paths(
+        {
+            k: v
+            for k, v in compute.inputs.items()
+            if k not in ("computeName", "resourceGroupName", "workspaceName")
+        }
+    )
+    covered = lambda path, by: any(path == p or path.startswith(p + ".") for p in by)  # noqa: E731
+    assert all(covered(path, compute.replace_on_changes) for path in sent), sent
+    assert not any(covered(path, compute.ignore_changes) for path in sent)
+    assert compute.delete_before_replace and compute.retain_on_delete
+    detachment = first.one(DETACHMENT_TYPE)
+    assert detachment.inputs["compute_id"] == compute.id
+    assert detachment.inputs.get("legacy_router_kubeconfig") is None  # no v1 router on v2
+    # The endpoint (and so its deployments) goes before the detach; a new compute replaces it.
+    assert first.depends_transitively(first.one(ENDPOINT), detachment)
+    assert first.depends_transitively(first.one(DEPLOYMENT), detachment)
+    assert first.one(ENDPOINT).replace_on_changes == ("properties.compute",)
+    assert first.one(ENDPOINT).delete_before_replace
+
+
+def test_a_vm_size_change_reaches_everything_on_the_cluster(first: ProgramRun):
+    # The engine replaces, delete first, what depends on a replaced resource's changed output:
+    # so each of these must take the cluster's identity from it, and replace on it.
+    cluster = first.one(CLUSTER)
+    assert "agentPoolProfiles[*].vmSize" in cluster.replace_on_changes and cluster.delete_before_replace
+    compute = first.one(COMPUTE)
+    assert cluster.urn in compute.property_dependencies["properties"]
+    endpoint = first.one(ENDPOINT)
+    assert compute.urn in endpoint.property_dependencies["properties"]
+    assert endpoint.urn in first.one(DEPLOYMENT).property_dependencies["endpointName"]
+    assert cluster.urn in first.one(EXTENSION).property_dependencies["clusterName"]

@@ -7,7 +7,8 @@ import pytest
 # The scoring modules are top-level modules of the source directory, as azmlinfsrv loads them:
 # importing the entry script puts that directory on sys.path (once, in score.py), so the tests
 # import the same modules by the same plain names (`import scorer`), never a second copy.
-from model_service import mnist, score  # noqa: F401
+from model_service import score  # noqa: F401
+from model_tools import mnist
 
 
 @pytest.fixture(scope="session")

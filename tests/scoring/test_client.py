@@ -1,4 +1,4 @@
-"""The client (model_service/client.py): request encoding, answers, errors, exit codes, reports.
+"""The client (model_tools/client.py): request encoding, answers, errors, exit codes, reports.
 
 Two kinds of peer:
 - the real azmlinfsrv running model_service/score.py with the trained model (`slow` tests):
@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model_service import client, client_request, mnist
-from model_service.client_request import AuthenticationFailed, BadResponse, ServiceError, ServiceUnreachable
+from model_tools import client, client_request, mnist
+from model_tools.client_request import AuthenticationFailed, BadResponse, ServiceError, ServiceUnreachable
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _KEY = "test-key-0123456789"
@@ -387,7 +387,7 @@ def test_cli_batch_over_idx_files_against_the_real_server(live_uri: str, tmp_pat
 
     result = subprocess.run(
         [
-            sys.executable, "-m", "model_service.client", "--uri", live_uri, "--batch",
+            sys.executable, "-m", "model_tools.client", "--uri", live_uri, "--batch",
             "--images", str(tmp_path / "t10k-images.gz"), "--labels", str(tmp_path / "t10k-labels.gz"),
             "--batch-size", "50", "--confusion-png", str(png), "--min-accuracy", "0.9",
         ],
@@ -403,7 +403,7 @@ def test_cli_batch_over_idx_files_against_the_real_server(live_uri: str, tmp_pat
 @pytest.mark.slow
 def test_cli_sample_query_against_the_real_server(live_uri: str):
     result = subprocess.run(
-        [sys.executable, "-m", "model_service.client", "--uri", live_uri, "--seed", "2"],
+        [sys.executable, "-m", "model_tools.client", "--uri", live_uri, "--seed", "2"],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

@@ -23,7 +23,7 @@ import scorer
 import scoring_errors
 import scoring_settings
 
-from model_service import mnist
+from model_tools import mnist
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""The IDX format (model_service/mnist.py): files written here, read back, and broken on purpose."""
+"""The IDX format (model_tools/mnist.py): files written here, read back, and broken on purpose."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from model_service import mnist
-from model_service.mnist import IdxFormatError
+from model_tools import mnist
+from model_tools.mnist import IdxFormatError
 
 
 def _mnist_like(count: int, seed: int = 0) -> mnist.Dataset:

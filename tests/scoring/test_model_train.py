@@ -1,4 +1,4 @@
-"""The how-to's DNN (model_service/model.py) and training (model_service/train.py), for real.
+"""The how-to's DNN (model_tools/model.py) and training (model_tools/train.py), for real.
 
 The shared `trained_model_dir` fixture is the model every other scoring test uses; here it is
 checked against the trained-model contract. Other tests train small models in tmp dirs.
@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model_service import augment, mnist, train, training_options
+from model_tools import augment, mnist, train, training_options
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run_train(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "model_service.train", *args],
+        [sys.executable, "-m", "model_tools.train", *args],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -50,7 +50,7 @@ def _predict(serve, images: np.ndarray) -> np.ndarray:
 def test_model_is_784_300_100_10_with_relu_and_logits():
     import keras
 
-    from model_service.model import build_model
+    from model_tools.model import build_model
 
     model = build_model()
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]

@@ -29,7 +29,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
 
-from model_service import mnist, score
+from model_service import score
+from model_tools import mnist
 
 ROOT = Path(__file__).resolve().parents[2]
 

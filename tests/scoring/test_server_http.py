@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 
-from model_service import mnist
+from model_tools import mnist
 from tests.scoring.server import ENTRY_SCRIPT, AzmlinfsrvProcess, ServerFailed
 
 pytestmark = pytest.mark.slow

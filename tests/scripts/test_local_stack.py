@@ -116,7 +116,7 @@ def test_demo_with_a_cli_on_path_deploys_queries_and_says_how_to_destroy(paths: 
     assert automation.the_stack.calls == ["up"]
     assert "Updating (local)\n" in recorder.lines  # pulumi's output streams through
     assert recorder.commands == [
-        [str(paths.scoring_python), "-m", "model_service.client", "--uri", URI]
+        [str(paths.scoring_python), "-m", "model_tools.client", "--uri", URI]
     ]  # the model was there: no training
     assert "make destroy-local" in recorder.lines[-1]
 
@@ -126,8 +126,8 @@ def test_demo_trains_the_model_when_it_is_absent(paths: Paths):
     recorder = Recorder()
     local_stack.demo(automation, paths, recorder.run, recorder.log, environ={})
     train, query = recorder.commands
-    assert train[1:] == ["-m", "model_service.train", "--digits", "--out", str(paths.model_dir)]
-    assert query[1:3] == ["-m", "model_service.client"]
+    assert train[1:] == ["-m", "model_tools.train", "--digits", "--out", str(paths.model_dir)]
+    assert query[1:3] == ["-m", "model_tools.client"]
 
 
 def test_without_a_cli_it_installs_the_sdk_version_into_the_project(paths: Paths):
@@ -163,7 +163,7 @@ def test_a_failed_up_is_an_error_and_no_query_runs(paths: Paths):
 def test_a_failed_sample_query_is_an_error(paths: Paths):
     _trained(paths)
     automation = FakeAutomation(on_path=True, stack=FakeStack({"scoring_uri": URI}))
-    recorder = Recorder({"model_service.client": 3})
+    recorder = Recorder({"model_tools.client": 3})
     with pytest.raises(DemoError, match="The sample query failed"):
         local_stack.demo(automation, paths, recorder.run, recorder.log, environ={})
 

@@ -1,7 +1,7 @@
 """Train the how-to's DNN and write it where the inference server loads it fast.
 
-    python -m model_service.train --digits --out DIR
-    python -m model_service.train --images train-images-idx3-ubyte.gz --labels train-labels-idx1-ubyte.gz \
+    python -m model_tools.train --digits --out DIR
+    python -m model_tools.train --images train-images-idx3-ubyte.gz --labels train-labels-idx1-ubyte.gz \
         [--test-images F --test-labels F] --out DIR
 
 Output contract (what score.py and the deployment rely on): DIR holds a TensorFlow SavedModel
@@ -39,9 +39,9 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from model_service import mnist
-from model_service.model_dir import METADATA_FILE, check_replaceable, replace_dir
-from model_service.training_options import (
+from model_tools import mnist
+from model_tools.model_dir import METADATA_FILE, check_replaceable, replace_dir
+from model_tools.training_options import (
     DEFAULT_EPOCHS,
     DEFAULT_PATIENCE,
     DEFAULT_SEED,
@@ -94,7 +94,7 @@ def _train_into(
     import keras
     import tensorflow as tf
 
-    from model_service.model import build_model
+    from model_tools.model import build_model
 
     keras.utils.set_random_seed(options.seed)
     tf.config.experimental.enable_op_determinism()
@@ -217,7 +217,7 @@ def _epoch_progress(epochs: int, stream: TextIO) -> Any:
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m model_service.train",
+        prog="python -m model_tools.train",
         description="Train the 784-300-100-10 DNN and export it as a SavedModel plus metadata.json.",
     )
     data = parser.add_mutually_exclusive_group(required=True)

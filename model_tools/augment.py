@@ -6,10 +6,10 @@ training split) and gives each a random affine distortion (rotation, scale, shif
 noise. The held-out set is augmented from the held-out digits only, so no distorted copy of a
 test digit is ever trained on.
 
-    python -m model_service.augment --train 60000 --test 10000 --out DIR
+    python -m model_tools.augment --train 60000 --test 10000 --out DIR
 
 writes MNIST's four IDX files (`train-images-idx3-ubyte.gz`, ...) into DIR, for
-`python -m model_service.train --images ... --test-images ...`.
+`python -m model_tools.train --images ... --test-images ...`.
 
 numpy only (bilinear sampling written out here, so the scoring image needs no scipy).
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model_service import mnist
+from model_tools import mnist
 
 # MNIST's own file names, so the output reads like a downloaded MNIST.
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
@@ -110,7 +110,7 @@ def write_mnist_sized(out_dir: Path, train_count: int, test_count: int, *, seed:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m model_service.augment", description=__doc__.splitlines()[0]
+        prog="python -m model_tools.augment", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--train", type=int, default=60_000, help="training images (default 60000)")
     parser.add_argument("--test", type=int, default=10_000, help="held-out images (default 10000)")

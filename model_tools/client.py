@@ -1,13 +1,13 @@
 """Query a deployed MNIST service: the how-to's sample query, and batch scoring with accuracy.
 
-    python -m model_service.client --uri http://127.0.0.1:5001/score            # one random image
-    python -m model_service.client --uri URI --key KEY --images F --labels F     # ... from IDX files
-    python -m model_service.client --uri URI --batch [--confusion-png F]         # the whole test set
+    python -m model_tools.client --uri http://127.0.0.1:5001/score            # one random image
+    python -m model_tools.client --uri URI --key KEY --images F --labels F     # ... from IDX files
+    python -m model_tools.client --uri URI --batch [--confusion-png F]         # the whole test set
 
 Requests are the how-to's JSON, `{"data": [[784 floats in 0..1], ...]}`, answered by a JSON list
 of predicted digits. With a key (`--key`, or the SCORING_KEY environment variable, which keeps it
 out of the process list) every request carries `Authorization: Bearer <key>`. Without IDX files
-the images are the digits `python -m model_service.train --digits` holds out
+the images are the digits `python -m model_tools.train --digits` holds out
 (`mnist.split_digits`), so batch accuracy is measured on images the model never saw.
 
 Errors are client_request.py's `ClientError` kinds, each with its exit status (3: unreachable,
@@ -30,8 +30,8 @@ from typing import TextIO
 
 import numpy as np
 
-from model_service import mnist
-from model_service.client_request import (
+from model_tools import mnist
+from model_tools.client_request import (
     DEFAULT_TIMEOUT_S,
     ClientError,
     score_images,
@@ -206,7 +206,7 @@ class ProgressBar:
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m model_service.client",
+        prog="python -m model_tools.client",
         description="The how-to's sample query against a scoring URI, or --batch over a whole test set.",
     )
     parser.add_argument("--uri", default=DEFAULT_URI, help=f"scoring URI (default {DEFAULT_URI})")

@@ -1,6 +1,6 @@
 """One scoring request as the how-to's client sends it: JSON out, digits back, errors by kind.
 
-Errors (all `ClientError`; the exit status `python -m model_service.client` gives in brackets):
+Errors (all `ClientError`; the exit status `python -m model_tools.client` gives in brackets):
 
     ClientError
      ├── ServiceUnreachable    [3] connection refused, unknown host, no answer in time
@@ -20,10 +20,10 @@ import urllib.request
 
 import numpy as np
 
-from model_service import mnist
+from model_tools import mnist
 
 DEFAULT_TIMEOUT_S = 30.0
-# Exit statuses of `python -m model_service.client`, one per kind of error.
+# Exit statuses of `python -m model_tools.client`, one per kind of error.
 EXIT_UNREACHABLE = 3
 EXIT_AUTH = 4
 EXIT_SERVICE = 5

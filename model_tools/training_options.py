@@ -1,6 +1,6 @@
 """How a training run is set up: its options, checked on creation, and the batch size a set gets.
 
-Defaults here are the command line's (`python -m model_service.train`); docs/model.md explains the
+Defaults here are the command line's (`python -m model_tools.train`); docs/model.md explains the
 choices. Imports no TensorFlow, so options are checked before anything heavy is loaded.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from model_service import mnist
+from model_tools import mnist
 
 DEFAULT_EPOCHS = 20  # at most, with early stopping
 DEFAULT_PATIENCE = 2

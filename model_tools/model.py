@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import keras
 
-from model_service.mnist import CLASSES, IMAGE_PIXELS
+from model_tools.mnist import CLASSES, IMAGE_PIXELS
 
 HIDDEN_UNITS: tuple[int, ...] = (300, 100)
 
