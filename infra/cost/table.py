@@ -3,7 +3,7 @@ can't answer. Every price carries the date it was read and its source (a URL); a
 that is not in the table has no price here (`None`: reported as unknown, never as free).
 
 Its prices are in one currency (`currency`, USD): asked for another, the table has no price.
-docs/cost.md says what it holds and how to refresh it (`python -m cost refresh-table`).
+docs/cost.md says what it holds and how to refresh it (`python -m cost --refresh-table`).
 """
 
 from __future__ import annotations
