@@ -256,3 +256,24 @@ def test_every_table_price_has_a_date_and_a_source(tmp_path):
     broken.write_text(json.dumps(data))
     with pytest.raises(PriceTableError, match=r"registry_daily\.Basic lacks source"):
         load_table(broken)
+
+
+def test_refresh_table_rewrites_the_vm_price_its_date_and_source_from_the_api(api, tmp_path):
+    import io
+
+    from cost.__main__ import refresh_table
+    from cost.table import TABLE_PATH
+
+    table = tmp_path / "price_table.json"
+    table.write_text(TABLE_PATH.read_text())
+    out = io.StringIO()
+    assert refresh_table(table, out=out, client=client(api)) == 0
+    entry = json.loads(table.read_text())["vm_hourly"]["eastus"][SKU]
+    assert entry["price"] == str(LINUX["USD"])  # the Linux meter, past the decoys on page one
+    assert entry["source"].startswith(API_NAME) and "NOT a Microsoft page" not in entry["source"]
+    assert entry["read_on"] == datetime.now(UTC).date().isoformat()
+    # The registry's and AKS's entries are not the API's: left as they were.
+    assert (
+        json.loads(table.read_text())["registry_daily"]
+        == json.loads(TABLE_PATH.read_text())["registry_daily"]
+    )
