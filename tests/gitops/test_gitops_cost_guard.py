@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from cost import PriceBook, load_table
-from cost.prices import PRICE_SOURCE_ENV
 from cost.table import TABLE_PATH
 from harness.program import stack_config
 from infra.rules.tags import TAGS_KEY
@@ -36,12 +35,6 @@ from scripts.cost_guard import (
 from tests.gitops.fake_pulumi import install, read_log
 
 NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _prices_from_the_table(monkeypatch):
-    """No network in tests: main() prices stacks from the shipped table only."""
-    monkeypatch.setenv(PRICE_SOURCE_ENV, "table")
 
 
 def tags(owner: str | None = "ana", expires: object = None) -> str:
@@ -417,7 +410,7 @@ def test_the_cost_over_the_automation_api_and_main_prices_from_the_table(fake_cl
     scenario_file.write_text(json.dumps(scenario))
     hourly, read_on = _table_hourly()
     out = io.StringIO()
-    main(["--dry-run"], stacks=_adapter(root), now=NOW, out=out)  # AMLGPU_PRICE_SOURCE=table (fixture)
+    main(["--dry-run"], stacks=_adapter(root), now=NOW, out=out)  # the table: tests/conftest.py
     rows = {line.split()[0]: line for line in out.getvalue().splitlines()[2:] if line.strip()}
     assert "would destroy" in rows["old"] and f"{hourly * 24:.2f} USD" in rows["old"]
     assert f"price table of {read_on}" in out.getvalue()

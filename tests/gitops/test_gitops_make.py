@@ -30,7 +30,6 @@ def fake(tmp_path):
         # The CI markers come only from extra_env: the drift annotations must not leak into other tests.
         env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
         env.update({**install(bin_dir, scenario, log), **(extra_env or {})})
-        env["AMLGPU_PRICE_SOURCE"] = "table"  # no network in tests: the cost estimate uses the shipped table
         env["PATH"] = f"{bin_dir}:{env['PATH']}"
         result = subprocess.run(
             [
