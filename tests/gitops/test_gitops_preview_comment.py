@@ -142,3 +142,53 @@ def test_post_creates_the_comment_when_the_pr_has_none_for_the_stack():
     api = Recorder([[{"id": 1, "body": marker("dev-v2")}]])
     assert post("text", stack="dev", repo="o/r", pr=7, request=api) == "created comment 99"
     assert api.calls[-1] == ("POST", "https://api.github.com/repos/o/r/issues/7/comments", {"body": "text"})
+
+
+def test_github_request_speaks_the_rest_api_over_http_with_the_token(repo, tmp_path, capsys):
+    """The real client against a local server standing in for api.github.com (GITHUB_API_URL)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[tuple[str, str, str | None, Any]] = []
+
+    class Api(BaseHTTPRequestHandler):
+        def _answer(self, body: Any) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            seen.append(("GET", self.path, self.headers["Authorization"], None))
+            self._answer([])
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append(("POST", self.path, self.headers["Authorization"], body))
+            self._answer({"id": 7})
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        preview = fake_preview(tmp_path, DIFF)
+        environ = {
+            "GITHUB_TOKEN": "t0ken",
+            "GITHUB_API_URL": f"http://127.0.0.1:{server.server_address[1]}",
+            "AMLGPU_PRICE_SOURCE": "table",  # an environ of its own: no network, as tests/conftest.py
+        }
+        argv = ["--stack", "dev", "--preview-output", str(preview), "--base", "main"]
+        code = main([*argv, "--post", "--repo", "o/r", "--pr", "3"], environ=environ, root=repo, now=NOW)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 0
+    assert [(m, p, a) for m, p, a, _ in seen] == [
+        ("GET", "/repos/o/r/issues/3/comments?per_page=100&page=1", "Bearer t0ken"),
+        ("POST", "/repos/o/r/issues/3/comments", "Bearer t0ken"),
+    ]
+    assert seen[1][3]["body"].startswith(marker("dev"))
+    assert "created comment 7 on o/r#3" in capsys.readouterr().err
