@@ -20,6 +20,7 @@ STACK ?= dev
 help:
 	@echo "make demo           deploy the model on this machine with pulumi up (local stack), query it"
 	@echo "make destroy-local  pulumi destroy the local stack"
+	@echo "make cost           the cost estimate of STACK (default dev) from its stack file, without running the program"
 	@echo "make test           lint and run the whole test suite (creates both environments, builds the pulumi CLI)"
 	@echo "make pulumi-cli     build the pinned pulumi CLI and its Python language host into .tools/bin (needs go)"
 	@echo "make serve          azmlinfsrv in the foreground on port \$$PORT (default 5001; it binds 0.0.0.0)"

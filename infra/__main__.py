@@ -22,6 +22,7 @@ from aks_attach import AksAttachArgs
 from capacity_report import capacity_lines
 from config import load_stack_config
 from config_pulumi import pulumi_config_source
+from cost import describe, estimate_stack, price_book_from_environment, stack_output
 from deployment.resource import ModelDeployment, ModelDeploymentArgs
 from deployment.targets import AzureTarget, LocalTarget
 from gpu_aks import GpuAksArgs
@@ -72,6 +73,11 @@ if cfg.target in ("azure", "azure-v2"):
     # Before any resource: GPUs per phase, surge nodes, the vCPU quota (checked with credentials).
     for level, line in capacity_lines(cfg, os.environ):
         (pulumi.log.warn if level == "warn" else pulumi.log.info)(line)
+    # What the stack costs (docs/cost.md): a few lines in the engine's output, the hourly figure exported.
+    estimate = estimate_stack(cfg, price_book_from_environment(os.environ))
+    assert estimate is not None
+    pulumi.log.info(describe(estimate))
+    pulumi.export("cost_per_hour", stack_output(estimate))
     workspace = MlWorkspace(
         "ml",
         MlWorkspaceArgs(names=names, location=cfg.location, tags=cfg.tags, existing=cfg.existing_workspace),

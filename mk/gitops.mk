@@ -3,6 +3,7 @@
 # names it too), against the backend in PULUMI_BACKEND_URL, with PULUMI_CONFIG_PASSPHRASE.
 #
 #   make preview STACK=dev          pulumi preview --diff (with the policy pack)
+#   make cost STACK=dev             the stack's cost estimate from Pulumi.<stack>.yaml; runs no pulumi (docs/cost.md)
 #   make up STACK=dev               pulumi up with the policy pack (a dev stack without expires-on is stamped first)
 #   make refresh-check STACK=dev    pulumi refresh --expect-no-changes; drift fails and is listed
 #   make destroy STACK=x CONFIRM=x  pulumi destroy; CONFIRM must repeat the stack name
@@ -20,10 +21,12 @@ ACTIONLINT ?= $(VENV)/bin/actionlint
 TAGS_KEY := aml-gpu-inference:tags
 DEV_LIFETIME_DAYS ?= 7
 COST_GUARD_ARGS ?=
+# E.g. COST_ARGS="--currency EUR" or "--json"; AMLGPU_PRICE_SOURCE=table skips the Retail Prices API.
+COST_ARGS ?=
 CONFIRM ?=
 BASE ?= origin/main
 
-.PHONY: pulumi-ready preview up stamp-expiry refresh-check destroy cost-guard cost-guard-dry-run \
+.PHONY: pulumi-ready preview cost up stamp-expiry refresh-check destroy cost-guard cost-guard-dry-run \
 	actionlint affected-stacks
 
 # What any pulumi run of the program needs: its environment and the trained model it deploys.
@@ -31,6 +34,10 @@ pulumi-ready: $(VENV)/.installed model
 
 preview: pulumi-ready
 	$(PULUMI_RUN) preview --stack $(STACK) --diff --non-interactive --policy-pack $(POLICY_PACK)
+
+# The estimate reads the stack file only: no program run, no backend, no model needed.
+cost: $(VENV)/.installed
+	@PYTHONPATH=infra $(PY) -m cost --stack '$(STACK)' $(COST_ARGS)
 
 up: pulumi-ready stamp-expiry
 	$(PULUMI_RUN) up --stack $(STACK) --yes --diff --non-interactive --policy-pack $(POLICY_PACK)

@@ -5,6 +5,8 @@
 It lists the project's stacks with the Pulumi Automation API, reads each stack's
 `aml-gpu-inference:tags` config, applies `scripts.expiry`'s rules and destroys (`pulumi destroy`,
 history and config kept) every expired stack that still has resources. `--dry-run` only reports.
+Each row carries the stack's hourly cost, estimated from its config by `infra/cost` (docs/cost.md),
+and, for a stack due for destruction, what destroying it saves per day.
 `--stack` limits the run to the named stacks (the scheduled workflow destroys one stack per job,
 inside that stack's concurrency group, and re-checks its expiry right before destroying).
 
@@ -23,18 +25,28 @@ PULUMI_CONFIG_PASSPHRASE) and, to destroy Azure stacks, Azure credentials in the
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import Protocol, TextIO
 
-from infra.rules.checks import refusal
-from infra.rules.tags import EXPIRES_TAG, TAGS_KEY
-from scripts.expiry import (
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT / "infra") not in sys.path:
+    sys.path.append(str(PROJECT_ROOT / "infra"))  # `cost` imports `config` top-level, as the engine does
+
+from cost import PriceBook, price_book_from_environment  # noqa: E402
+from cost.report import hourly_text, money, source_text  # noqa: E402
+from cost.stack_file import estimate_from_values  # noqa: E402
+from infra.rules.checks import refusal  # noqa: E402
+from infra.rules.tags import EXPIRES_TAG, TAGS_KEY  # noqa: E402
+from scripts.expiry import (  # noqa: E402
     DEFAULT_DEV_LIFETIME_DAYS,
     DEV_LIFETIME_DAYS,
     Assessment,
@@ -43,8 +55,6 @@ from scripts.expiry import (
     assess,
     is_dev_stack,
 )
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class ExitCode(IntEnum):
@@ -91,10 +101,29 @@ class Stacks(Protocol):
 
 
 @dataclass(frozen=True)
+class StackCost:
+    """A stack's hourly cost as `infra/cost` estimates it from the stack's config."""
+
+    hourly: Decimal | None  # None: unknown (a price or the config could not be read), never 0
+    text: str  # the hourly figure with its currency, or why it is unknown
+    currency: str = "USD"
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class Decision:
     assessment: Assessment
     action: Action
     note: str = ""
+    cost: StackCost | None = None  # None: no prices were given (the cost is not part of the run)
+
+    @property
+    def saves_per_day(self) -> Decimal | None:
+        """What destroying this stack saves per day: only for one that is due (or was destroyed)."""
+        due = self.action in (Action.WOULD_DESTROY, Action.DESTROYED)
+        if not due or self.cost is None or self.cost.hourly is None:
+            return None
+        return self.cost.hourly * 24
 
 
 @dataclass(frozen=True)
@@ -129,6 +158,7 @@ def run_guard(
     only: Iterable[str] = (),
     dev_lifetime_days: int = DEFAULT_DEV_LIFETIME_DAYS,
     log: Callable[[str], None] = lambda _line: None,
+    prices: PriceBook | None = None,
 ) -> GuardReport:
     """Assess every stack (or only the named ones) and destroy the expired ones unless `dry_run`.
 
@@ -145,7 +175,10 @@ def run_guard(
     for listing in sorted(listings, key=lambda s: s.name):
         facts = _facts(stacks, listing.name)
         assessment = assess(facts, now, dev_lifetime_days=dev_lifetime_days)
-        decisions.append(_decide(stacks, listing, assessment, dry_run, log))
+        decision = _decide(stacks, listing, assessment, dry_run, log)
+        if prices is not None:
+            decision = dataclasses.replace(decision, cost=stack_cost(stacks, listing.name, prices, now))
+        decisions.append(decision)
     return GuardReport(now, dry_run, tuple(decisions), unknown)
 
 
@@ -153,6 +186,19 @@ def _facts(stacks: Stacks, name: str) -> StackFacts:
     tags = stacks.config(name).get(TAGS_KEY)
     needs_last_up = is_dev_stack(name) and not _declares_expiry(tags)
     return StackFacts(name=name, tags=tags, last_up=stacks.last_up(name) if needs_last_up else None)
+
+
+def stack_cost(stacks: Stacks, name: str, prices: PriceBook, now: datetime) -> StackCost:
+    """The stack's hourly cost from its config. Read before a destroy would change nothing: the
+    config outlives the resources. A config the estimate can't read is an unknown cost, named."""
+    try:
+        estimate = estimate_from_values(stacks.config(name), stack=name, prices=prices, now=now)
+    except Exception as e:  # any config problem: the guard still decides; the cost says why it's unknown
+        return StackCost(None, f"unknown ({_first_line(str(e))})")
+    if estimate is None:
+        return StackCost(Decimal(0), "0 (local target: nothing billed)")
+    hourly = estimate.hourly if estimate.complete else None
+    return StackCost(hourly, hourly_text(estimate), estimate.currency, source_text(estimate))
 
 
 def _declares_expiry(tags: str | None) -> bool:
@@ -198,7 +244,7 @@ def _when(deadline: datetime | None) -> str:
 
 def format_table(report: GuardReport) -> str:
     """The report as a fixed-width table, one row per stack, then the unknown stacks."""
-    header = ("STACK", "OWNER", "EXPIRES AT (UTC)", "FROM", "STATUS", "ACTION", "NOTE")
+    header = ("STACK", "OWNER", "EXPIRES AT (UTC)", "FROM", "STATUS", "ACTION", "COST", "SAVES/DAY", "NOTE")
     rows = [
         (
             d.assessment.stack,
@@ -207,6 +253,8 @@ def format_table(report: GuardReport) -> str:
             d.assessment.source if d.assessment.deadline else "-",
             d.assessment.verdict.value,
             d.action.value,
+            d.cost.text if d.cost else "-",
+            _saves_text(d),
             d.note or "-",
         )
         for d in report.decisions
@@ -221,7 +269,17 @@ def format_table(report: GuardReport) -> str:
     if not rows:
         lines.append("(no stacks)")
     lines.extend(f"ERROR: stack {name!r} is not in this project's backend" for name in report.unknown_stacks)
+    sources = sorted({d.cost.source for d in report.decisions if d.cost and d.cost.source})
+    lines.extend(f"prices: {source}" for source in sources)
     return "\n".join(lines)
+
+
+def _saves_text(decision: Decision) -> str:
+    saves = decision.saves_per_day
+    if saves is not None and decision.cost is not None:
+        return f"{money(saves)} {decision.cost.currency}"
+    due = decision.action in (Action.WOULD_DESTROY, Action.DESTROYED)
+    return "unknown" if due and decision.cost is not None else "-"
 
 
 def report_json(report: GuardReport) -> dict[str, object]:
@@ -242,6 +300,9 @@ def report_json(report: GuardReport) -> dict[str, object]:
                 "action": d.action.value,
                 "problems": list(d.assessment.problems),
                 "note": d.note,
+                "cost_per_hour": None if d.cost is None or d.cost.hourly is None else float(d.cost.hourly),
+                "cost": None if d.cost is None else d.cost.text,
+                "saves_per_day": None if d.saves_per_day is None else float(d.saves_per_day),
             }
             for d in report.decisions
         ],
@@ -310,6 +371,7 @@ def main(
     stacks: Stacks | None = None,
     now: datetime | None = None,
     out: TextIO = sys.stdout,
+    prices: PriceBook | None = None,
 ) -> int:
     """The command line. `stacks` and `now` are for tests; by default the Automation API and the clock."""
     parser = _parser()
@@ -323,6 +385,7 @@ def main(
 
     try:
         stacks = stacks or AutomationStacks(args.work_dir)
+        prices = prices or price_book_from_environment(os.environ)
         report = run_guard(
             stacks,
             now,
@@ -330,6 +393,7 @@ def main(
             only=args.stack,
             dev_lifetime_days=args.dev_lifetime_days,
             log=log,
+            prices=prices,
         )
     except Exception as e:  # listing or reading config failed: nothing was decided
         print(f"cost guard failed: {type(e).__name__}: {e}", file=sys.stderr)

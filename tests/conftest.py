@@ -16,6 +16,11 @@ INFRA_DIR = PROJECT_ROOT / "infra"
 SCORING_PYTHON = PROJECT_ROOT / ".venv-scoring" / "bin" / "python"
 PROGRAM_PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
 
+# No network in tests: every cost estimate (the program's info diagnostic under mocks, the engine's
+# runs, the scripts, make) is priced from the shipped table. The Retail Prices API client is
+# tested against pages the tests serve themselves (tests/cost/test_cost_prices.py).
+os.environ["AMLGPU_PRICE_SOURCE"] = "table"
+
 # The files a trained model depends on: a change to any of them trains a new test model.
 _MODEL_INPUTS = (
     "model_tools/train.py",

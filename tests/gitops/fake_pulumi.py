@@ -11,6 +11,7 @@ Scenario keys (all optional):
     config_paths:  {stack: [path, ...]}                         -> `config get --path P` succeeds
     fail_destroy:  [stack, ...]                                 -> `destroy` exits 255
     refresh:       "clean" | "drift" | "error"                  -> `refresh --expect-no-changes`
+    preview_output: text                                        -> what `preview` prints
 """
 
 from __future__ import annotations
@@ -100,6 +101,9 @@ def _run(argv: list[str], scenario: dict) -> int:
             print(f"error: destroying {stack} failed: the cloud said no", file=sys.stderr)
             return 255
         print(f"Destroying (fake) {stack}\nResources:\n    - 3 deleted")
+        return 0
+    if argv[:1] == ["preview"] and "preview_output" in scenario:
+        print(scenario["preview_output"])
         return 0
     if argv[:1] in (["up"], ["preview"]):
         print(f"{argv[0]} (fake) {stack}: 12 unchanged")

@@ -13,10 +13,14 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from cost import PriceBook, load_table
+from cost.table import TABLE_PATH
+from harness.program import stack_config
 from infra.rules.tags import TAGS_KEY
 from scripts.cost_guard import (
     Action,
@@ -183,6 +187,8 @@ def test_the_table_has_one_row_per_stack_with_owner_deadline_status_and_action()
         "FROM",
         "STATUS",
         "ACTION",
+        "COST",
+        "SAVES/DAY",
         "NOTE",
     ]
     rows = {line.split()[0]: line for line in lines[2:]}
@@ -200,7 +206,9 @@ def test_main_prints_the_table_writes_json_and_returns_the_exit_code(tmp_path):
     assert code == ExitCode.NEEDS_ATTENTION
     assert fleet.destroyed == []
     written = json.loads((tmp_path / "r.json").read_text())
-    assert written == report_json(run_guard(a_fleet(), NOW, dry_run=True))
+    assert written == report_json(
+        run_guard(a_fleet(), NOW, dry_run=True, prices=PriceBook(table=load_table()))
+    )
     assert written["to_destroy"] == ["dev", "spike", "staging"]
     assert sorted(written["needs_attention"]) == ["orphan", "typo"]
     assert "STACK" in out.getvalue()
@@ -324,3 +332,85 @@ def test_a_failing_destroy_through_the_automation_api_is_reported_and_no_secret_
     assert "destroy failed" in rows["old"] and "the cloud said no" in rows["old"]
     assert "destroyed" in rows["dev"]
     assert "s3cret" not in out.getvalue() + capsys.readouterr().out
+
+
+# --- each stack's hourly cost and what destroying an expired one saves per day ---------------------
+
+
+def _dev_config(expires: str) -> dict[str, str]:
+    """The how-to's dev stack config as the Automation API hands it over (objects as JSON text)."""
+    config = {
+        k: json.dumps(v) if isinstance(v, dict | list) else str(v) for k, v in stack_config("dev").items()
+    }
+    config[TAGS_KEY] = tags(expires=expires)
+    return config
+
+
+@dataclass
+class PricedFleet(FakeStacks):
+    configs: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def config(self, stack: str) -> dict[str, str]:
+        return self.configs.get(stack) or super().config(stack)
+
+
+def _priced_fleet() -> PricedFleet:
+    fleet = PricedFleet(
+        {"old": FakeStack(tags(expires="2026-11-01")), "prod": FakeStack(tags(expires="2027-06-30"))}
+    )
+    fleet.configs = {"old": _dev_config("2026-11-01"), "prod": _dev_config("2027-06-30")}
+    return fleet
+
+
+def _table_hourly() -> tuple[Decimal, str]:
+    """3 GPU nodes + the registry's daily price spread over 24 h + AKS management, from the table."""
+    table = json.loads(TABLE_PATH.read_text())
+    t4 = Decimal(table["vm_hourly"]["eastus"]["Standard_NC4as_T4_v3"]["price"])
+    registry = Decimal(table["registry_daily"]["Basic"]["price"])
+    aks = Decimal(table["aks_management_hourly"]["Free"]["price"])
+    return 3 * t4 + registry / 24 + aks, table["vm_hourly"]["eastus"]["Standard_NC4as_T4_v3"]["read_on"]
+
+
+def test_the_report_lists_each_stacks_hourly_cost_and_what_destroying_an_expired_one_saves():
+    hourly, read_on = _table_hourly()
+    report = run_guard(_priced_fleet(), NOW, dry_run=True, prices=PriceBook(table=load_table()))
+    by_stack = {d.assessment.stack: d for d in report.decisions}
+    assert by_stack["old"].cost.hourly == by_stack["prod"].cost.hourly == hourly
+    assert by_stack["old"].saves_per_day == hourly * 24
+    assert by_stack["prod"].saves_per_day is None  # kept: nothing saved
+    text = format_table(report)
+    rows = {line.split()[0]: line for line in text.splitlines()[2:]}
+    assert f"{hourly:.4f} USD/h" in rows["old"] and f"{hourly * 24:.2f} USD" in rows["old"]
+    assert f"{hourly:.4f} USD/h" in rows["prod"]
+    assert f"price table of {read_on}" in text  # the source and its date
+    stacks = {s["name"]: s for s in report_json(report)["stacks"]}
+    assert stacks["old"]["saves_per_day"] == float(hourly * 24)
+    assert stacks["prod"]["cost_per_hour"] == float(hourly) and stacks["prod"]["saves_per_day"] is None
+
+
+def test_a_config_the_estimate_cannot_read_is_an_unknown_cost_never_zero():
+    fleet = PricedFleet(a_fleet().stacks)
+    fleet.configs = {"staging": {**fleet.config("staging"), "aml-gpu-inference:target": "mars"}}
+    report = run_guard(fleet, NOW, dry_run=True, prices=PriceBook(table=load_table()))
+    staging = next(d for d in report.decisions if d.assessment.stack == "staging")
+    assert staging.action is Action.WOULD_DESTROY  # the cost never changes a decision
+    assert staging.cost.hourly is None and staging.cost.text.startswith("unknown (")
+    assert staging.saves_per_day is None
+    row = next(line for line in format_table(report).splitlines() if line.startswith("staging "))
+    assert "unknown" in row and "target" in row  # the key the estimate could not read
+
+
+def test_the_cost_over_the_automation_api_and_main_prices_from_the_table(fake_cli):
+    root, _ = fake_cli
+    scenario_file = root / "bin" / "scenario.json"
+    scenario = json.loads(scenario_file.read_text())
+    scenario["config"]["old"] = {
+        key: {"value": v, "secret": False} for key, v in _dev_config("2026-11-01").items()
+    }
+    scenario_file.write_text(json.dumps(scenario))
+    hourly, read_on = _table_hourly()
+    out = io.StringIO()
+    main(["--dry-run"], stacks=_adapter(root), now=NOW, out=out)  # the table: tests/conftest.py
+    rows = {line.split()[0]: line for line in out.getvalue().splitlines()[2:] if line.strip()}
+    assert "would destroy" in rows["old"] and f"{hourly * 24:.2f} USD" in rows["old"]
+    assert f"price table of {read_on}" in out.getvalue()

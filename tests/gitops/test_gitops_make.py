@@ -182,3 +182,23 @@ def test_cost_guard_dry_run_through_make(fake, tmp_path):
     result, log = fake("cost-guard", scenario, "COST_GUARD_ARGS=--stack old")
     assert result.returncode == 0, result.stdout + result.stderr
     assert [a[a.index("--stack") + 1] for a in commands(log, "destroy")] == ["old"]
+
+
+# --- make cost: the estimate from the stack file, no pulumi --------------------------------------
+
+
+def test_make_cost_prints_the_estimate_from_the_stack_file_without_running_pulumi(fake):
+    table = json.loads((PROJECT_ROOT / "infra" / "cost" / "price_table.json").read_text())
+    t4 = table["vm_hourly"]["eastus"]["Standard_NC4as_T4_v3"]
+    result, log = fake("cost", {}, "STACK=dev")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert log == []  # the program is not run: pulumi is never called
+    assert "cost estimate of dev (azure, eastus)" in result.stdout
+    assert "3 × Standard_NC4as_T4_v3" in result.stdout
+    assert f"price table of {t4['read_on']}" in result.stdout
+
+
+def test_make_cost_names_a_missing_stack_file(fake):
+    result, _ = fake("cost", {}, "STACK=nope")
+    assert result.returncode == 2
+    assert "Pulumi.nope.yaml: no such stack file" in result.stderr

@@ -171,7 +171,16 @@ def test_the_pull_request_workflow_tests_then_previews_with_a_pr_comment():
     assert set(preview["needs"]) == {"test", "affected"}
     assert preview["permissions"]["pull-requests"] == "write"
     step = next(s for s in uses(preview, "pulumi/actions") if s.get("with", {}).get("command") == "preview")
-    assert step["with"]["comment-on-pr"] is True
+    # The diff and the cost estimate go in one comment per stack (scripts/preview_comment.py).
+    assert step["with"]["comment-on-pr"] is False
+    assert step["id"] == "preview"
+    comment = next(s for s in steps(preview) if "scripts.preview_comment" in s.get("run", ""))
+    assert (
+        "--post" in comment["run"]
+        and comment["env"]["PREVIEW_OUTPUT"] == "${{ steps.preview.outputs.output }}"
+    )
+    assert comment["env"]["GITHUB_TOKEN"] == "${{ secrets.GITHUB_TOKEN }}"
+    assert uses(preview, "actions/checkout")[0]["with"]["fetch-depth"] == 0  # the base's stack file
     assert step["with"]["stack-name"] == "${{ matrix.stack }}"
     assert step["with"]["policyPacks"] == "policy"  # the same CrossGuard pack as `make preview`
     assert "make pulumi-ready" in runs(preview)
