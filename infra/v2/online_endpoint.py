@@ -25,6 +25,7 @@ failed new deployment stops the run before any traffic moves.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -215,8 +216,18 @@ def _deployment(
         ),
         tags={**args.tags, SPEC_TAG: args.spec},
         **common,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[endpoint]),
+        # A PUT of a live deployment may roll its pods, and a rolling pod needs a GPU to spare:
+        # the stack's own tags (an expires-on bump) are sent on create and with a real change,
+        # never alone. The spec tag is not ignored: the rollout reads it (v2/rollout.py).
+        opts=pulumi.ResourceOptions(
+            parent=parent, depends_on=[endpoint], ignore_changes=stack_tag_paths(args.tags)
+        ),
     )
+
+
+def stack_tag_paths(tags: Mapping[str, str]) -> list[str]:
+    """The property paths of the stack's tags on a resource (`tags["expires-on"]`)."""
+    return [f"tags[{json.dumps(name)}]" for name in sorted(tags) if name != SPEC_TAG]
 
 
 def _iso_seconds(milliseconds: int) -> str:

@@ -531,3 +531,10 @@ def test_a_vm_size_change_reaches_everything_on_the_cluster(first: ProgramRun):
     assert compute.urn in endpoint.property_dependencies["properties"]
     assert endpoint.urn in first.one(DEPLOYMENT).property_dependencies["endpointName"]
     assert cluster.urn in first.one(EXTENSION).property_dependencies["clusterName"]
+
+
+def test_a_stack_tag_change_alone_does_not_put_the_live_deployment(first: ProgramRun):
+    """A PUT may roll the pods (and need a GPU to spare): only the spec tag is diffed."""
+    deployment = first.one(DEPLOYMENT)
+    assert set(deployment.inputs["tags"]) == {"owner", "expires-on", SPEC_TAG}
+    assert sorted(deployment.ignore_changes) == ['tags["expires-on"]', 'tags["owner"]']
