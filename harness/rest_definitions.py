@@ -1,5 +1,5 @@
 """The REST requests azure-native would send for what the program declares, checked against
-Azure's own definitions (issue 25, "Requests against Azure's own definitions").
+Azure's own definitions.
 
     run = run_program(stack_config("dev-v2"), stack="dev-v2")
     put = put_request(run.one(ONLINE_ENDPOINT))       # URL parameters, api-version, JSON body

@@ -1,5 +1,5 @@
 """What azure-native would PUT and DELETE for the dev (azure v1) and dev-v2 (azure-v2) stacks,
-checked against Azure's REST definitions (issue 25, "Requests against Azure's own definitions").
+checked against Azure's REST definitions.
 
 The program runs under `harness.program`'s mocks; `harness.rest_definitions` turns each ARM
 resource's inputs into the request and checks it against the generated clients' models named in
@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
+from deployment.compute_detach import detach_compute
 from harness import rest_definitions as rd
-from harness.program import COMPUTE, PROJECT_ROOT, ProgramRun, run_program, stack_config
+from harness.program import COMPUTE, DETACHMENT_TYPE, PROJECT_ROOT, ProgramRun, run_program, stack_config
 
 STACKS = ("dev", "dev-v2")
 ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
@@ -92,15 +94,34 @@ def test_flattened_inputs_go_back_under_properties(runs):
     assert cluster["properties"]["agentPoolProfiles"][0]["count"] == 3  # an int, as the spec asks
 
 
-@pytest.mark.xfail(strict=True, reason="Compute DELETE omits underlyingResourceAction, issue 25 item 2")
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_declared_delete_sends_the_required_query_parameters(runs, stack):
-    missing = {
+def test_every_delete_sends_the_required_query_parameters(runs, stack):
+    """azure-native's DELETE sends only api-version: what needs more is retained, and its own
+    ComputeDetachment sends the DELETE, checked here with the parameters that step really sends."""
+    run = runs[stack]
+    sent_by_azure_native = {
         r.type: rd.missing_delete_query_parameters(r.type)
-        for r in arm_registrations(runs[stack])
-        if rd.missing_delete_query_parameters(r.type)
+        for r in arm_registrations(run)
+        if not r.retain_on_delete and rd.missing_delete_query_parameters(r.type)
     }
-    assert missing == {}
+    assert sent_by_azure_native == {}
+    retained = [r for r in arm_registrations(run) if r.retain_on_delete]
+    assert [r.type for r in retained] == [COMPUTE]
+    for compute in retained:
+        (detachment,) = [d for d in run.of_type(DETACHMENT_TYPE) if compute.urn in d.depends_on_urns]
+        sent: list[dict[str, str]] = []
+
+        def http(method: str, url: str, *, params: dict[str, str], sent=sent, **_: Any) -> requests.Response:
+            sent.append(params)
+            response = requests.Response()
+            response.status_code = 200
+            return response
+
+        assert detach_compute(compute.id, {}, api_version=detachment.inputs["api_version"], http=http)
+        (params,) = sent
+        for name, allowed in rd.required_delete_query_parameters(COMPUTE).items():
+            assert params[name] in allowed, name
+        assert params[name] == "Detach"  # never Delete: a detach leaves the cluster to its owner
 
 
 def test_compute_delete_requires_underlying_resource_action_delete_or_detach():
