@@ -1,0 +1,133 @@
+"""The import table of docs/architecture.md ("What may import what"), enforced on infra/.
+
+Each module of infra/ belongs to one layer (LAYERS, first match wins); a layer names the modules
+of ours it may import and the third-party packages it may use (the stdlib is always allowed).
+A module no layer claims fails, so a new file is placed in the table when it is added.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+INFRA = Path(__file__).resolve().parents[2] / "infra"
+OURS = {
+    path.stem if path.is_file() else path.name
+    for path in INFRA.iterdir()
+    if (path.suffix == ".py" and path.stem != "__main__") or (path / "__init__.py").exists()
+}
+CONFIG = ("config", "config_*", "rules", "rules.*", "deployment.settings", "deployment.targets")
+COMPONENT_HELPERS = ("config", "config_types", "naming", "aliases", "rules", "rules.*")
+# What the v2 assets and the provider share: the content hash and the image's environment.
+SHARED_WITH_THE_PROVIDER = ("deployment.hashing", "deployment.azure_environment")
+AZURE_SDKS = ("pulumi", "pulumi_azure_native", "pulumi_kubernetes")
+
+
+@dataclass(frozen=True)
+class Layer:
+    modules: tuple[str, ...]  # paths under infra/, fnmatch patterns
+    ours: tuple[str, ...]  # modules of ours it may import, fnmatch patterns on dotted names
+    packages: tuple[str, ...] = ()  # third-party top-level packages it may use
+
+
+LAYERS: dict[str, Layer] = {
+    "rules/ (the stdlib only)": Layer(("rules/*.py",), ("rules", "rules.*")),
+    "the engine's config as a mapping": Layer(("config_pulumi.py",), ("config",), ("pulumi",)),
+    "config*.py": Layer(("config.py", "config_*.py"), CONFIG),
+    "the provider and its backends (deployment/)": Layer(
+        ("deployment/*.py",),
+        ("deployment", "deployment.*", "rules", "rules.*"),
+        ("pulumi", "requests", "yaml", "azureml_inference_server_http", "gunicorn"),
+    ),
+    "the adopted pool's reads": Layer(("adopted_pool.py",), CONFIG, ("pulumi", "pulumi_azure_native")),
+    "capacity_report.py, quota.py": Layer(("capacity_report.py", "quota.py"), (*CONFIG, "quota")),
+    "cost/": Layer(("cost/*.py",), (*CONFIG, "cost", "cost.*"), ("yaml",)),
+    "the detach step's resource": Layer(
+        ("compute_detachment.py",), ("deployment.compute_detach", "deployment.detach_provider"), AZURE_SDKS
+    ),
+    "v1 and shared components": Layer(
+        ("workspace.py", "gpu_aks.py", "gpu_cluster.py", "aks_attach.py", "adopted_cluster.py", "aliases.py"),
+        (*COMPONENT_HELPERS, "gpu_aks", "aks_attach", "compute_detachment", "adopted_pool"),
+        AZURE_SDKS,
+    ),
+    "naming.py": Layer(("naming.py",), ()),
+    "v2/": Layer(
+        ("v2/*.py",),
+        (
+            *COMPONENT_HELPERS,
+            *SHARED_WITH_THE_PROVIDER,
+            "v2",
+            "v2.*",
+            "gpu_aks",
+            "compute_detachment",
+            "adopted_cluster",
+            "workspace",
+        ),
+        AZURE_SDKS,
+    ),
+    "__main__.py (wires config and components)": Layer(
+        ("__main__.py",), tuple(f"{name}*" for name in sorted(OURS)), ("pulumi", "pulumi_azure_native")
+    ),
+}
+# azureml-core only where the SDK is used, and there lazily (the program never imports it).
+AZUREML_ONLY_IN = ("deployment/azureml_*.py", "deployment/compute_detach.py")
+
+
+def _layer_of(relative: str) -> str | None:
+    for name, layer in LAYERS.items():
+        if any(fnmatch.fnmatch(relative, pattern) for pattern in layer.modules):
+            return name
+    return None
+
+
+def _imports(path: Path) -> list[tuple[str, bool]]:
+    """(dotted module, at module level) for every absolute import."""
+    tree = ast.parse(path.read_text())
+    top_level = {id(node) for node in tree.body}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, id(node) in top_level) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.module, id(node) in top_level))
+    return found
+
+
+MODULES = sorted(str(path.relative_to(INFRA)) for path in INFRA.rglob("*.py"))
+
+
+@pytest.mark.parametrize("relative", MODULES)
+def test_every_import_is_one_the_table_allows(relative: str):
+    layer_name = _layer_of(relative)
+    assert layer_name is not None, f"{relative}: no layer of the import table claims it (add it to LAYERS)"
+    layer = LAYERS[layer_name]
+    refused = []
+    for module, at_top in _imports(INFRA / relative):
+        root = module.split(".")[0]
+        if root in OURS:
+            if not any(fnmatch.fnmatch(module, pattern) for pattern in layer.ours):
+                refused.append(module)
+        elif root == "azureml":
+            if at_top or not any(fnmatch.fnmatch(relative, p) for p in AZUREML_ONLY_IN):
+                refused.append(f"{module} (azureml-core only lazily, in {', '.join(AZUREML_ONLY_IN)})")
+        elif root not in sys.stdlib_module_names and root != "__future__" and root not in layer.packages:
+            refused.append(module)
+    assert refused == [], f"{relative} ({layer_name}) may not import {refused}"
+
+
+def test_the_checker_refuses_what_the_table_forbids(tmp_path: Path):
+    """A config module importing a component, and a rule importing pulumi, are caught."""
+    config_like = tmp_path / "config_x.py"
+    config_like.write_text("import pulumi\nfrom workspace import MlWorkspace\n")
+    layer = LAYERS[_layer_of("config_x.py") or ""]
+    imports = [module for module, _ in _imports(config_like)]
+    assert [m for m in imports if not any(fnmatch.fnmatch(m, p) for p in layer.ours)] == [
+        "pulumi",
+        "workspace",
+    ]
+    assert "pulumi" not in layer.packages
