@@ -1,6 +1,6 @@
 """Load drivers: each runs one closed-loop load in a separate process and returns a LoadResult.
 
-- `python`: bench/loadgen.py (asyncio, raw sockets), our own; always available.
+- `python`: harness/loadgen.py (asyncio, raw sockets), our own; always available.
 - `hey`: Debian's `hey` (Go), installed by `make bench-tools`; stopped with SIGINT at the deadline
   (hey then reports what it has), and `-n` bounds the request count.
 - `wrk`: Debian's `wrk` (C, epoll), installed by `make bench-tools`; one thread, a Lua script for the
@@ -15,22 +15,20 @@ from which the report shows the client's own ceiling.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import resource
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.loadgen import LoadResult
+from harness import loadgen
+from harness.loadgen import LoadResult
 
-LOADGEN = Path(__file__).resolve().parent / "loadgen.py"
 DRIVERS = ("python", "hey", "wrk")
 AUTO_ORDER = ("wrk", "hey")  # the installed tools `auto` tries, best first; then python
 LOADGEN_HELP = "auto (wrk if installed, else hey, else python), wrk, hey or python"
@@ -81,24 +79,18 @@ def run_load(driver: str, spec: LoadSpec) -> LoadResult:
 
 
 def _run_python(spec: LoadSpec) -> LoadResult:
-    command = [
-        sys.executable,
-        str(LOADGEN),
-        f"--url={spec.url}",
-        f"--body={spec.body_path}",
-        f"--content-type={spec.content_type}",
-        f"--concurrency={spec.concurrency}",
-        f"--duration={spec.duration_s}",
-        f"--max-requests={spec.max_requests}",
-        f"--grace={spec.grace_s}",
-    ]
-    completed = subprocess.run(
-        command, capture_output=True, text=True, timeout=spec.duration_s + spec.grace_s + 30
-    )
-    if completed.returncode != 0:
-        raise DriverError(f"loadgen exited with {completed.returncode}: {completed.stderr.strip()[-2000:]}")
-    fields = json.loads(completed.stdout)
-    return LoadResult(**fields)
+    try:
+        return loadgen.run_process(
+            spec.url,
+            spec.body_path,
+            spec.content_type,
+            concurrency=spec.concurrency,
+            duration_s=spec.duration_s,
+            max_requests=spec.max_requests,
+            grace_s=spec.grace_s,
+        )
+    except loadgen.LoadgenError as error:
+        raise DriverError(str(error)) from None
 
 
 def _run_hey(spec: LoadSpec) -> LoadResult:

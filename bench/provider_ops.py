@@ -34,8 +34,8 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "infra")]
 
-from bench.local_service import ScoringClient  # noqa: E402
 from deployment.hashing import tree_sha256  # noqa: E402
+from harness.local_service import ScoringClient  # noqa: E402
 from harness.provider_host import ProviderHost, local_stack_inputs  # noqa: E402
 
 RESULTS = PROJECT_ROOT / "bench" / "results" / "provider_ops.json"

@@ -32,9 +32,9 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from bench.local_service import PROJECT_ROOT, local_spec
 from bench.procfs import rss_kib
 from deployment.local_backend import LocalBackend
+from harness.local_service import PROJECT_ROOT, local_spec
 
 WINDOW_S = 10.0
 REQUEST_TIMEOUT_S = 30.0

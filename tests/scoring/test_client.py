@@ -328,10 +328,10 @@ def test_cli_usage_errors_exit_2(args: list[str], message: str, capsys):
 
 @pytest.fixture(scope="module")
 def live_uri(trained_model_dir: Path) -> Iterator[str]:
-    from server import ENTRY_SCRIPT, running_server
+    from harness.server import ENTRY_SCRIPT, InferenceServer
 
-    with running_server(ENTRY_SCRIPT, trained_model_dir, env={"SCORE_MAX_BATCH": "128"}) as base_url:
-        yield base_url + "/score"
+    with InferenceServer(ENTRY_SCRIPT, trained_model_dir, env={"SCORE_MAX_BATCH": "128"}) as server:
+        yield server.score_url
 
 
 @pytest.mark.slow

@@ -1,7 +1,7 @@
 """Property-based fuzzing of the scorer: random and near-valid request bodies, content types and
 methods, each with the answer the scoring contract (docs/scoring.md) demands.
 
-The cases and their oracle come from bench/fuzz_cases.py (`cases()`); they drive three levels:
+The cases and their oracle come from harness/fuzz_cases.py (`cases()`); they drive three levels:
 
     decode     parse_content_type + decode_body: the pure functions, thousands of cases a second
     service    the entry script's ScoringService.run over real werkzeug requests, real model
@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
 
-from bench.fuzz_cases import (
+from harness.fuzz_cases import (
     HEADER_CHARS,
     IMAGE_PIXELS,
     JSON_CT,

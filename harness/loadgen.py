@@ -1,7 +1,10 @@
-"""A closed-loop HTTP load generator over raw asyncio sockets, run as its own process.
+"""A closed-loop HTTP load generator over raw asyncio sockets, run as its own process: the load
+driver the benchmark (where wrk is not installed) and the GPU check share.
 
-    python bench/loadgen.py --url http://127.0.0.1:P/score --body FILE --content-type T \
+    python harness/loadgen.py --url http://127.0.0.1:P/score --body FILE --content-type T \
         --concurrency C --duration S --max-requests N
+
+`run_process(...)` starts it so and returns its `LoadResult`.
 
 `concurrency` connections each send a request, wait for the whole response, and send the next,
 until `duration` seconds have passed or `max_requests` have been sent; in-flight requests then get
@@ -20,6 +23,7 @@ import asyncio
 import ipaddress
 import json
 import math
+import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -39,6 +43,34 @@ class LoadResult:
     client_cpu_s: float = 0.0
     status_counts: dict[str, int] = field(default_factory=dict)
     first_error: str = ""
+
+
+class LoadgenError(RuntimeError):
+    """The load generator's process failed or printed no result."""
+
+
+def run_process(
+    url: str,
+    body_path: Path,
+    content_type: str,
+    *,
+    concurrency: int,
+    duration_s: float,
+    max_requests: int,
+    grace_s: float,
+) -> LoadResult:
+    """Run one load in a separate process of this interpreter; what it measured."""
+    argv = [sys.executable, __file__, f"--url={url}", f"--body={body_path}", f"--content-type={content_type}"]
+    argv += [f"--concurrency={concurrency}", f"--duration={duration_s}", f"--max-requests={max_requests}"]
+    argv += [f"--grace={grace_s}"]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=duration_s + grace_s + 60)
+    except subprocess.TimeoutExpired as error:
+        raise LoadgenError(f"harness/loadgen.py did not finish: {error}") from None
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        raise LoadgenError(f"harness/loadgen.py exited {done.returncode}: {done.stderr.strip()[-2000:]}")
+    return LoadResult(**json.loads(lines[-1]))
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
