@@ -211,7 +211,7 @@ def target_checks(rows: Sequence[Row], limits: dict[str, float], cores: int) -> 
 
     All at concurrency 8 and workers = cores, as the targets are set. The limits are single
     figures measured on one core, so "x% of the limit" compares the service on all cores with one
-    core's parse or forward; `efficiency_lines` adds the stricter one-worker-per-core view.
+    core's parse or forward.
     """
     parse_limit = limits.get("parse_orjson_images_per_s")
     forward_limit = fastest_forward(limits)
@@ -272,25 +272,6 @@ def fastest_forward(limits: dict[str, float]) -> float | None:
         if limits.get(key)
     ]
     return max(figures) if figures else None
-
-
-def efficiency_lines(rows: Sequence[Row], limits: dict[str, float]) -> str:
-    """One worker (one core of serving) against the one-core limits, at 256 images, c=8."""
-    parse_limit = limits.get("parse_orjson_images_per_s")
-    ours_parse_limit = limits.get("parse_ours_images_per_s")
-    forward_limit = fastest_forward(limits)
-    pairs = [
-        ("ours_json", parse_limit, "the JSON parse limit (orjson)"),
-        ("constant", parse_limit, "the JSON parse limit (orjson)"),
-        ("ours_json", ours_parse_limit, "our JSON decoder's limit"),
-    ]
-    pairs += [(f"ours_{fmt}", forward_limit, "the model-forward limit") for fmt in ("uint8", "float32")]
-    lines = ["one worker against the one-core limits (256 images, c=8, workers=1):"]
-    for variant, limit, limit_name in pairs:
-        ratio = _over_limit(find(rows, variant, 256, 8, 1), limit)
-        if not math.isnan(ratio):
-            lines.append(f"  {variant:<13} {ratio:6.0%} of {limit_name}")
-    return "\n".join(lines) if len(lines) > 1 else ""
 
 
 def format_table(rows: Sequence[Row]) -> str:

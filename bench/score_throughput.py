@@ -1,13 +1,12 @@
 """Scoring throughput: our entry script against the how-to's style and against the limits, in one run.
 
     .venv-scoring/bin/python bench/score_throughput.py [--quick] [--model-dir DIR]
-        [--loadgen auto|wrk|hey|python]    (auto: wrk if installed, else hey, else python)
+        [--loadgen auto|wrk|python]    (auto: wrk if installed, else python)
 
 For each served variant, azmlinfsrv (Azure ML's inference server: gunicorn sync workers + Flask) is
 started on a free loopback port at 1 worker and at workers = cores, and a load generator in its own
 process drives /score closed-loop at each concurrency and images-per-request:
 
-    constant      bench/variants/constant_score.py   the server alone (reads the body, answers "[0]")
     howto         bench/variants/howto_score.py      json.loads -> np.array -> model.predict -> argmax
     ours_json     model_service/score.py             the how-to's JSON body
     ours_uint8    model_service/score.py             application/octet-stream, 784 bytes per image
@@ -19,7 +18,7 @@ code `pulumi up` runs for the local stack), and each of its cells is driven twic
 port), the same processes either way; the run prints scoring_uri / direct for every cell.
 
 At each worker count all the variants' servers run at once, and the cells that send the same body
-(constant, howto and ours_json with JSON, on both paths) are measured together in alternating
+(howto and ours_json with JSON, on both paths) are measured together in alternating
 rounds (a b c c b a a b c: `--rounds` each), so that a neighbour's load falls on all of them
 alike; each cell's figures are the medians of its rounds, and the ratios between cells measured
 together are the medians of their per-round ratios.
@@ -68,9 +67,7 @@ SCORING_BIN = Path(sys.executable).parent
 DEFAULT_MODEL_DIR = PROJECT_ROOT / "artifacts" / "model"
 DEFAULT_OUT_DIR = PROJECT_ROOT / "bench" / "results"
 LOCAL_ENTRY_SCRIPT = (SOURCE_DIR / "score.py").resolve()
-# Variants that answer "[0]" whatever the body: their answers are not predictions.
-CONSTANT_ANSWERS = ("constant",)
-VARIANTS = ("constant", "howto", "ours_json", "ours_uint8", "ours_float32")
+VARIANTS = ("howto", "ours_json", "ours_uint8", "ours_float32")
 
 
 @dataclass(frozen=True)
@@ -112,7 +109,6 @@ def served_scripts(
     """The entry scripts to start, each with the requested variants it serves."""
     bench_dir = PROJECT_ROOT / "bench" / "variants"
     candidates = [
-        ServedScript("constant", bench_dir / "constant_score.py", {"constant": "json"}),
         ServedScript("howto", bench_dir / "howto_score.py", {"howto": "json"}),
         ServedScript(
             "ours",
@@ -178,7 +174,7 @@ def post(url: str, body: bytes, content_type: str, timeout_s: float = 120.0) -> 
         return error.code, error.read()
 
 
-def check_predictions(variant: str, status: int, payload: bytes, images: int) -> list[int] | None:
+def check_predictions(variant: str, status: int, payload: bytes, images: int) -> list[int]:
     """The digits a model variant answered, after checking they are a list of `images` digits.
 
     Raises RuntimeError naming the variant if the server answered anything else (a wrong
@@ -186,8 +182,6 @@ def check_predictions(variant: str, status: int, payload: bytes, images: int) ->
     """
     if status != 200:
         raise RuntimeError(f"{variant}: sanity request answered {status}: {payload[:300]!r}")
-    if variant in CONSTANT_ANSWERS:
-        return None
     digits = json.loads(payload)
     if not (isinstance(digits, list) and len(digits) == images and all(d in range(10) for d in digits)):
         raise RuntimeError(f"{variant}: expected a list of {images} digits, got {payload[:300]!r}")
@@ -204,7 +198,7 @@ def run_matrix(
     """Serve and drive every cell; returns the rows, each variant's 256-image answers, and failures.
 
     At each worker count every script is served at once, and the cells that send the same body
-    (the constant script, the how-to and ours with JSON; on every path) are measured together in alternating
+    (the how-to and ours with JSON; on every path) are measured together in alternating
     rounds: each ratio the run prints compares figures taken side by side in time."""
     pixels = digit_images(max(matrix.images))
     formats = sorted({fmt for script in scripts for fmt in script.variants.values()})
@@ -309,7 +303,7 @@ def drive_group(
             failures.append(str(error))
             print(f"  FAILED {error}", flush=True)
             continue
-        if digits is not None and cell.images == max(matrix.images):
+        if cell.images == max(matrix.images):
             answers[cell.variant] = digits
         warm = LoadSpec(cell.url, body_path, content_type, 2 * cell.workers, matrix.warmup_s, 10_000)
         run_load(driver, warm)  # first calls per worker (tracing, caches) are not part of the figures
@@ -532,9 +526,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(path_ratios)
         print()
     print(report.format_checks(checks))
-    efficiency = report.efficiency_lines(rows, limits)
-    if efficiency:
-        print(efficiency)
     agreement = format_agreement(answers)
     if agreement:
         print(agreement)

@@ -19,7 +19,7 @@ from harness.loadgen import build_request, percentile
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CSV_HEADER = "variant,path,images_per_request,concurrency,workers,req_per_s,images_per_s,p50_ms,p99_ms,errors"
-VARIANTS = ("constant", "howto", "ours_uint8")
+VARIANTS = ("howto", "ours_uint8")
 IMAGES = (1, 4)
 
 
