@@ -46,7 +46,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make the `bench` package importable
@@ -77,7 +77,6 @@ class ServedScript:
     name: str
     entry_script: Path
     variants: dict[str, str]  # variant name -> body format
-    extra_env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -93,35 +92,19 @@ class Matrix:
     rounds: int = 3  # rounds per cell when cells sending the same body are measured together
 
 
-def parse_env(pairs: Sequence[str]) -> dict[str, str]:
-    env = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"--ours-env {pair!r}: expected KEY=VALUE")
-        env[key] = value
-    return env
-
-
-def served_scripts(
-    score_script: Path, variants: Sequence[str], ours_env: dict[str, str]
-) -> list[ServedScript]:
+def served_scripts(variants: Sequence[str]) -> list[ServedScript]:
     """The entry scripts to start, each with the requested variants it serves."""
-    bench_dir = PROJECT_ROOT / "bench" / "variants"
     candidates = [
-        ServedScript("howto", bench_dir / "howto_score.py", {"howto": "json"}),
+        ServedScript("howto", PROJECT_ROOT / "bench" / "variants" / "howto_score.py", {"howto": "json"}),
         ServedScript(
-            "ours",
-            score_script,
-            {"ours_json": "json", "ours_uint8": "uint8", "ours_float32": "float32"},
-            ours_env,
+            "ours", LOCAL_ENTRY_SCRIPT, {f"ours_{fmt}": fmt for fmt in ("json", "uint8", "float32")}
         ),
     ]
     chosen = []
     for script in candidates:
         kept = {name: fmt for name, fmt in script.variants.items() if name in variants}
         if kept:
-            chosen.append(ServedScript(script.name, script.entry_script, kept, script.extra_env))
+            chosen.append(ServedScript(script.name, script.entry_script, kept))
     return chosen
 
 
@@ -259,10 +242,10 @@ def serve(
     script: ServedScript, model_dir: Path, workers: int, work_dir: Path
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """The server's process id and the scoring URLs of `script` served by `workers` workers, by
-    path. Our entry script as checked out (and no extra environment) is deployed as the local
-    target is, by the real LocalBackend: measured through its scoring URI and at its release's own
-    port, the same processes; anything else is a bare azmlinfsrv measured directly."""
-    if script.name == "ours" and script.entry_script == LOCAL_ENTRY_SCRIPT and not script.extra_env:
+    path. Our entry script is deployed as the local target is, by the real LocalBackend: measured
+    through its scoring URI and at its release's own port, the same processes; the how-to is a
+    bare azmlinfsrv measured directly."""
+    if script.name == "ours":
         state_dir = work_dir / f"state-w{workers}"
         with local_service(model_dir, state_dir, name=f"bench-w{workers}", workers=workers) as live:
             release = LocalHandle.from_dict(live.handle).release
@@ -274,7 +257,6 @@ def serve(
         script.entry_script,
         model_dir,
         workers=workers,
-        env=script.extra_env,
         python=SCORING_BIN / "python",
         log_path=log_path,
         cwd=PROJECT_ROOT,
@@ -438,7 +420,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     cores = os.cpu_count() or 1
     parser.add_argument("--quick", action="store_true", help="reduced matrix, under two minutes")
     parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
-    parser.add_argument("--score-script", type=Path, default=PROJECT_ROOT / "model_service" / "score.py")
     parser.add_argument("--loadgen", default="auto", help=LOADGEN_HELP)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--workers", default=None, help=f"comma-separated; default 1,{cores} (quick {cores})")
@@ -450,13 +431,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per cell measured together")
     parser.add_argument("--limit-seconds", type=float, default=None, help="per limit; default 2 (quick 0.5)")
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
-    parser.add_argument(
-        "--ours-env",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="extra environment for our scorer's server (repeatable), to try server settings",
-    )
     args = parser.parse_args(argv)
     args.cores = cores
     return args
@@ -502,11 +476,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     model_dir = ensure_model(args.model_dir.resolve())
     print(
         f"model {model_dir}; {args.cores} cores; load generator {driver}; load average "
-        f"{os.getloadavg()[0]:.1f}; matrix {matrix}; extra env for ours {parse_env(args.ours_env)}",
+        f"{os.getloadavg()[0]:.1f}; matrix {matrix}",
         flush=True,
     )
     limits_before = measure_limits(model_dir, matrix.limit_seconds)
-    scripts = served_scripts(args.score_script.resolve(), matrix.variants, parse_env(args.ours_env))
+    scripts = served_scripts(matrix.variants)
     with tempfile.TemporaryDirectory(prefix="bench-score-") as tmp:
         rows, answers, failures = run_matrix(matrix, scripts, model_dir, driver, Path(tmp))
     limits = best_limits(limits_before, measure_limits(model_dir, matrix.limit_seconds))

@@ -8,8 +8,7 @@
 #   make bench-tools        Debian's `wrk` load generator (root); `--loadgen auto` picks wrk, else
 #                           harness/loadgen.py
 #
-# BENCH_ARGS passes extra options, e.g. BENCH_ARGS="--loadgen python" or
-# BENCH_ARGS="--ours-env TF_NUM_INTRAOP_THREADS=1".
+# BENCH_ARGS passes extra options, e.g. BENCH_ARGS="--loadgen python --rounds 5".
 
 BENCH_ARGS ?=
 
