@@ -26,6 +26,7 @@ import math
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -130,8 +131,10 @@ async def run_load(
     max_requests: int,
     grace_s: float,
     request_timeout_s: float,
+    on_reply: Callable[[float, float, int], None] | None = None,
 ) -> LoadResult:
-    """Drive the URL closed-loop and return what was measured (see the module docstring)."""
+    """Drive the URL closed-loop and return what was measured (see the module docstring);
+    `on_reply(seconds since the start, latency ms, status)` sees every request as it ends."""
     host, port, request = build_request(url, body, content_type)
     result = LoadResult()
     latencies: list[float] = []
@@ -152,6 +155,8 @@ async def run_load(
                 result.first_error = result.first_error or f"{type(error).__name__}: {error}"
             done = time.perf_counter()
             last_done = done
+            if on_reply is not None:
+                on_reply(done - start, (done - began) * 1e3, status)
             result.status_counts[str(status)] = result.status_counts.get(str(status), 0) + 1
             if 200 <= status < 300:
                 result.ok += 1
