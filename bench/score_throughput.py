@@ -55,11 +55,11 @@ if __package__ in (None, ""):  # run as a script: make the `bench` package impor
 from bench import report
 from bench.drivers import LOADGEN_HELP, LoadSpec, resolve_driver, run_load
 from bench.payloads import BODY_FORMATS, digit_images
-from bench.procfs import wait_idle
 from deployment.backend import DeploymentFailed
 from deployment.inference_server import NotHealthy
 from deployment.local_handle import LocalHandle
 from harness.local_service import SOURCE_DIR, local_service
+from harness.procfs import wait_idle
 from harness.server import InferenceServer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -32,10 +32,10 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from bench.procfs import rss_kib
 from deployment.local_backend import LocalBackend
 from harness import loadgen
 from harness.local_service import PROJECT_ROOT, local_spec
+from harness.procfs import rss_kib
 
 WINDOW_S = 10.0
 REQUEST_TIMEOUT_S = 30.0

@@ -11,7 +11,7 @@ master's worker pids and the release's server.log), and it still scores.
 
 `abuse_cases` (harness/fuzz_wire.py) draws broken HTTP framing (bodies shorter than their
 Content-Length, cut or malformed chunked encoding, invalid framing headers, compressed bodies,
-overlong request ids) with the reply each must get; a test sends them too. bench/fuzz_http.py
+overlong request ids) with the reply each must get; a test sends them too. harness/fuzz_http.py
 sends the same cases at benchmark size (>= 10,000) and prints the figures.
 """
 

@@ -5,7 +5,7 @@ The cases and their oracle come from harness/fuzz_cases.py (`cases()`); they dri
 
     decode     parse_content_type + decode_body: the pure functions, thousands of cases a second
     service    the entry script's ScoringService.run over real werkzeug requests, real model
-    http       a real azmlinfsrv over real HTTP (test_fuzz_http.py, bench/fuzz_http.py)
+    http       a real azmlinfsrv over real HTTP (test_fuzz_http.py, harness/fuzz_http.py)
 
 FUZZ_EXAMPLES sets the examples per property (default: a CI-sized count, see `fuzz_examples`).
 """

@@ -1,6 +1,6 @@
 """Benchmark-size HTTP fuzz of the entry script in a real azmlinfsrv: prints figures, asserts nothing.
 
-    .venv-scoring/bin/python -m bench.fuzz_http --model-dir artifacts/model [--cases 10000] [--workers 2]
+    .venv-scoring/bin/python -m harness.fuzz_http --model-dir artifacts/model [--cases 10000] [--workers 2]
         [--path scoring_uri|direct]
 
 `--path scoring_uri` (the default): the local target's service, deployed by the real LocalBackend
@@ -44,7 +44,6 @@ from urllib.parse import urlsplit
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from bench.procfs import rss_kib
 from deployment.local_handle import LocalHandle
 from deployment.settings import ScoringSettings
 from harness.fuzz_cases import FLOAT32_CT, JSON_CT, MAX_BATCH, MAX_BODY, Case, cases, check_reply
@@ -58,6 +57,7 @@ from harness.fuzz_wire import (
     send,
 )
 from harness.local_service import local_service
+from harness.procfs import rss_kib
 from harness.server import InferenceServer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
