@@ -59,7 +59,7 @@ from deployment.backend import DeploymentFailed
 from deployment.inference_server import NotHealthy
 from deployment.local_handle import LocalHandle
 from harness.local_service import SOURCE_DIR, local_service
-from harness.procfs import wait_idle
+from harness.procfs import tree_cpu_s, wait_idle
 from harness.server import InferenceServer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -328,11 +328,13 @@ def measure(
     matrix: Matrix, cell: Cell, concurrency: int, body_path: Path, content_type: str, driver: str
 ) -> report.Row:
     spec = LoadSpec(cell.url, body_path, content_type, concurrency, matrix.duration_s, matrix.max_requests)
+    server_cpu_s = tree_cpu_s(cell.server_pid)
     result = run_load(driver, spec)
     # The client stops at its deadline, the server does not: it still answers the requests that
     # were queued (the how-to's take ~1 s of both cores at c=8), which would fall on the next
     # round, of another cell.
     wait_idle(cell.server_pid)
+    server_cpu_s = tree_cpu_s(cell.server_pid) - server_cpu_s
     requests = result.ok + result.errors
     row = report.Row(
         variant=cell.variant,
@@ -346,6 +348,7 @@ def measure(
         client_cpu_share=result.client_cpu_s / result.elapsed_s if result.elapsed_s > 0 else 0.0,
         client_cpu_ms_per_request=1e3 * result.client_cpu_s / requests if requests else float("nan"),
         path=cell.path,
+        server_cpu_ms_per_request=1e3 * server_cpu_s / result.ok if result.ok else float("nan"),
     )
     error_note = f"  first error: {result.first_error}" if result.first_error else ""
     print(
