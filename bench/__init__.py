@@ -1,7 +1,7 @@
 """Benchmarks that print figures measured in one run (see docs/performance.md).
 
-`infra/` goes on sys.path here, so benchmarks import `deployment.*` (the one inference-server
-harness, the local backend) top-level, as the provider host does."""
+`infra/` goes on sys.path here, so benchmarks import `deployment.*` (the local backend) top-level,
+as the provider host does; what they share with the tests is in harness/."""
 
 import sys
 from pathlib import Path

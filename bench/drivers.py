@@ -1,39 +1,34 @@
 """Load drivers: each runs one closed-loop load in a separate process and returns a LoadResult.
 
-- `python`: bench/loadgen.py (asyncio, raw sockets), our own; always available.
-- `hey`: Debian's `hey` (Go), installed by `make bench-tools`; stopped with SIGINT at the deadline
-  (hey then reports what it has), and `-n` bounds the request count.
+- `python`: harness/loadgen.py (asyncio, raw sockets), our own; always available.
 - `wrk`: Debian's `wrk` (C, epoll), installed by `make bench-tools`; one thread, a Lua script for the
-  POST; about a fifth of hey's CPU per request (docs/performance.md). It has no request bound: `-d`
+  POST; about a fifth of the CPU per request of Go's `hey` (docs/performance.md). No request bound: `-d`
   (whole seconds, rounded up) bounds it, and requests in flight at the end are neither waited for
   nor counted.
 
-`auto` picks wrk, else hey, else python. Every driver is bounded in time (python and hey also in
+`auto` picks wrk, else python. Every driver is bounded in time (python also in
 count), and each reports the CPU seconds the client process used (RUSAGE_CHILDREN around the run),
 from which the report shows the client's own ceiling.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import resource
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.loadgen import LoadResult
+from harness import loadgen
+from harness.loadgen import LoadResult
 
-LOADGEN = Path(__file__).resolve().parent / "loadgen.py"
-DRIVERS = ("python", "hey", "wrk")
-AUTO_ORDER = ("wrk", "hey")  # the installed tools `auto` tries, best first; then python
-LOADGEN_HELP = "auto (wrk if installed, else hey, else python), wrk, hey or python"
+DRIVERS = ("python", "wrk")
+AUTO_ORDER = ("wrk",)  # the installed tools `auto` tries, best first; then python
+LOADGEN_HELP = "auto (wrk if installed, else python), wrk or python"
 
 
 @dataclass(frozen=True)
@@ -54,7 +49,7 @@ class DriverError(RuntimeError):
 
 
 def resolve_driver(name: str, which: Callable[[str], str | None] = shutil.which) -> str:
-    """`auto` picks wrk, else hey, else our python client (by what `which` finds on PATH); any other
+    """`auto` picks wrk, else our python client (by what `which` finds on PATH); any other
     name is checked to be a driver whose tool is installed."""
     if name == "auto":
         return next((tool for tool in AUTO_ORDER if which(tool)), "python")
@@ -81,88 +76,18 @@ def run_load(driver: str, spec: LoadSpec) -> LoadResult:
 
 
 def _run_python(spec: LoadSpec) -> LoadResult:
-    command = [
-        sys.executable,
-        str(LOADGEN),
-        f"--url={spec.url}",
-        f"--body={spec.body_path}",
-        f"--content-type={spec.content_type}",
-        f"--concurrency={spec.concurrency}",
-        f"--duration={spec.duration_s}",
-        f"--max-requests={spec.max_requests}",
-        f"--grace={spec.grace_s}",
-    ]
-    completed = subprocess.run(
-        command, capture_output=True, text=True, timeout=spec.duration_s + spec.grace_s + 30
-    )
-    if completed.returncode != 0:
-        raise DriverError(f"loadgen exited with {completed.returncode}: {completed.stderr.strip()[-2000:]}")
-    fields = json.loads(completed.stdout)
-    return LoadResult(**fields)
-
-
-def _run_hey(spec: LoadSpec) -> LoadResult:
-    command = [
-        "hey",
-        "-n",
-        str(max(spec.max_requests, spec.concurrency)),
-        "-c",
-        str(spec.concurrency),
-        "-m",
-        "POST",
-        "-T",
-        spec.content_type,
-        "-D",
-        str(spec.body_path),
-        "-t",
-        str(math.ceil(spec.grace_s)),
-        spec.url,
-    ]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
-        try:
-            out, err = process.communicate(timeout=spec.duration_s)
-        except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGINT)  # hey stops sending and prints its report
-            try:
-                out, err = process.communicate(timeout=spec.grace_s + 10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                raise DriverError("hey did not stop within the grace period after SIGINT") from None
-    if process.returncode != 0 and "Summary:" not in out:
-        raise DriverError(f"hey exited with {process.returncode}: {err.strip()[-2000:]}")
-    return parse_hey_summary(out)
-
-
-_HEY_TOTAL = re.compile(r"^\s*Total:\s+([\d.]+) secs", re.M)
-_HEY_SLOWEST = re.compile(r"^\s*Slowest:\s+([\d.]+) secs", re.M)
-_HEY_PERCENTILE = re.compile(r"^\s*(\d+)%+ in ([\d.]+) secs", re.M)
-_HEY_STATUS = re.compile(r"^\s*\[(\d+)\]\s+(\d+) responses", re.M)
-_HEY_ERROR = re.compile(r"^\s*\[(\d+)\]\s+(.+)$", re.M)
-
-
-def parse_hey_summary(text: str) -> LoadResult:
-    """Read hey's default summary: total time, latency percentiles, status and error distributions."""
-    total = _HEY_TOTAL.search(text)
-    if total is None:
-        raise DriverError(f"hey printed no summary:\n{text[-2000:]}")
-    percentiles = {int(p): float(s) * 1e3 for p, s in _HEY_PERCENTILE.findall(text)}
-    statuses = {code: int(count) for code, count in _HEY_STATUS.findall(text)}
-    result = LoadResult(elapsed_s=float(total.group(1)), status_counts=dict(statuses))
-    result.ok = sum(count for code, count in statuses.items() if code.startswith("2"))
-    result.errors = sum(statuses.values()) - result.ok
-    error_section = text.split("Error distribution:", 1)
-    if len(error_section) == 2:
-        for count, message in _HEY_ERROR.findall(error_section[1]):
-            result.errors += int(count)
-            result.first_error = result.first_error or message.strip()
-        result.status_counts["0"] = result.errors - (sum(statuses.values()) - result.ok)
-    # hey leaves out a percentile its sample is too small to reach (99% below 100 responses);
-    # the nearest-rank percentile of such a sample is its slowest response.
-    slowest = _HEY_SLOWEST.search(text)
-    slowest_ms = float(slowest.group(1)) * 1e3 if slowest and result.ok else float("nan")
-    result.p50_ms = percentiles.get(50, slowest_ms)
-    result.p99_ms = percentiles.get(99, slowest_ms)
-    return result
+    try:
+        return loadgen.run_process(
+            spec.url,
+            spec.body_path,
+            spec.content_type,
+            concurrency=spec.concurrency,
+            duration_s=spec.duration_s,
+            max_requests=spec.max_requests,
+            grace_s=spec.grace_s,
+        )
+    except loadgen.LoadgenError as error:
+        raise DriverError(str(error)) from None
 
 
 def lua_string(data: bytes) -> str:
@@ -268,6 +193,5 @@ def parse_wrk_summary(text: str) -> LoadResult:
 
 _RUNNERS: dict[str, Callable[[LoadSpec], LoadResult]] = {
     "python": _run_python,
-    "hey": _run_hey,
     "wrk": _run_wrk,
 }

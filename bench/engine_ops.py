@@ -5,7 +5,7 @@
 On a throwaway copy of the project (scripts/sandbox_project.py), with the CLI `make pulumi-cli`
 builds: `pulumi preview` of an unchanged stack, `pulumi up` with no changes, `pulumi up` of a
 model change until the new release is healthy, and `pulumi destroy`; then the same create,
-no-op diff, update and delete through the provider host alone (bench/provider_steps.py), so the
+no-op diff, update and delete through the provider host alone (bench/provider_ops.py `provider_runs`), so the
 engine's own share is visible. Prints a table and writes bench/results/engine_ops.json; the
 figures are reported in docs/engine.md. Goal: an unchanged preview <= 5 s.
 """
@@ -76,7 +76,7 @@ def main() -> int:
         finally:
             project.pulumi("destroy", "--yes", check=False)
 
-    from bench.provider_steps import provider_runs  # the provider host alone, same model
+    from bench.provider_ops import provider_runs  # the provider host alone, same model
 
     provider = provider_runs(args.model_dir, args.runs)
 

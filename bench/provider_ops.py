@@ -34,8 +34,8 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "infra")]
 
-from bench.local_service import ScoringClient  # noqa: E402
 from deployment.hashing import tree_sha256  # noqa: E402
+from harness.local_service import ScoringClient  # noqa: E402
 from harness.provider_host import ProviderHost, local_stack_inputs  # noqa: E402
 
 RESULTS = PROJECT_ROOT / "bench" / "results" / "provider_ops.json"
@@ -84,6 +84,48 @@ def measure_update(host: ProviderHost, checked: dict, changed: dict) -> dict[str
         "slowest_during_update_ms": round(1000 * max(during, default=0.0), 1),
         "switch_added_ms": round(1000 * max(0.0, max(during, default=0.0) - p99_before), 1),
     }
+
+
+def provider_runs(model_dir: Path, runs: int) -> dict[str, list[float]]:
+    """The local stack's lifecycle steps through the provider host alone (no engine): create to
+    healthy, a no-op diff, an update of a model change to healthy, delete; bench/engine_ops.py
+    prints them beside the same steps through `pulumi`."""
+    figures: dict[str, list[float]] = {
+        "create (up of a new stack)": [],
+        "diff, unchanged": [],
+        "update of a model change, to healthy": [],
+        "delete": [],
+    }
+    with tempfile.TemporaryDirectory(prefix="provider-steps-") as scratch:
+        root = Path(scratch)
+        model = root / "model"
+        shutil.copytree(model_dir, model)
+        inputs = local_stack_inputs(
+            {"model": {"dir": str(model)}, "local": {"stateDir": str(root / "state")}}
+        )
+        with ProviderHost.start() as host:
+            host.configure()
+            for run in range(runs):
+                old = host.check(inputs).inputs
+                started = time.perf_counter()
+                id_, outs = host.create(old)
+                figures["create (up of a new stack)"].append(time.perf_counter() - started)
+
+                started = time.perf_counter()
+                host.diff(id_, outs, old)
+                figures["diff, unchanged"].append(time.perf_counter() - started)
+
+                (model / "assets" / "bench-change.txt").write_text(f"change {run}\n")
+                inputs = {**inputs, "model_hash": tree_sha256(model)}  # the next run starts from it
+                new = host.check(inputs).inputs
+                started = time.perf_counter()
+                outs = host.update(id_, outs, new)
+                figures["update of a model change, to healthy"].append(time.perf_counter() - started)
+
+                started = time.perf_counter()
+                host.delete(id_, outs)
+                figures["delete"].append(time.perf_counter() - started)
+    return figures
 
 
 def _percentile(values: list[float], q: float) -> float:

@@ -20,6 +20,7 @@ CSV_COLUMNS = (
     "p50_ms",
     "p99_ms",
     "errors",
+    "server_cpu_ms_per_request",
 )
 
 
@@ -38,6 +39,7 @@ class Row:
     client_cpu_share: float  # the load generator's CPU seconds per wall second (1.0 = one core)
     client_cpu_ms_per_request: float
     path: str = "direct"  # "direct": the server's own port; "scoring_uri": the local target's URI
+    server_cpu_ms_per_request: float = float("nan")  # the server's process tree, from /proc
     # (req/s, p99 ms) of each round, in the order measured; empty for a cell measured alone. Not
     # in the CSV: the ratios between cells measured together are the medians of per-round ratios.
     round_figures: tuple[tuple[float, float], ...] = field(default=(), repr=False)
@@ -58,6 +60,7 @@ class Row:
             f"{self.p50_ms:.2f}",
             f"{self.p99_ms:.2f}",
             str(self.errors),
+            f"{self.server_cpu_ms_per_request:.3f}",
         ]
 
 
@@ -106,6 +109,7 @@ def median_row(rounds: Sequence[Row]) -> Row:
         errors=sum(r.errors for r in rounds),
         client_cpu_share=median([r.client_cpu_share for r in rounds]),
         client_cpu_ms_per_request=median([r.client_cpu_ms_per_request for r in rounds]),
+        server_cpu_ms_per_request=median([r.server_cpu_ms_per_request for r in rounds]),
         round_figures=tuple((r.req_per_s, r.p99_ms) for r in rounds),
     )
 
@@ -211,7 +215,7 @@ def target_checks(rows: Sequence[Row], limits: dict[str, float], cores: int) -> 
 
     All at concurrency 8 and workers = cores, as the targets are set. The limits are single
     figures measured on one core, so "x% of the limit" compares the service on all cores with one
-    core's parse or forward; `efficiency_lines` adds the stricter one-worker-per-core view.
+    core's parse or forward.
     """
     parse_limit = limits.get("parse_orjson_images_per_s")
     forward_limit = fastest_forward(limits)
@@ -274,35 +278,17 @@ def fastest_forward(limits: dict[str, float]) -> float | None:
     return max(figures) if figures else None
 
 
-def efficiency_lines(rows: Sequence[Row], limits: dict[str, float]) -> str:
-    """One worker (one core of serving) against the one-core limits, at 256 images, c=8."""
-    parse_limit = limits.get("parse_orjson_images_per_s")
-    ours_parse_limit = limits.get("parse_ours_images_per_s")
-    forward_limit = fastest_forward(limits)
-    pairs = [
-        ("ours_json", parse_limit, "the JSON parse limit (orjson)"),
-        ("constant", parse_limit, "the JSON parse limit (orjson)"),
-        ("ours_json", ours_parse_limit, "our JSON decoder's limit"),
-    ]
-    pairs += [(f"ours_{fmt}", forward_limit, "the model-forward limit") for fmt in ("uint8", "float32")]
-    lines = ["one worker against the one-core limits (256 images, c=8, workers=1):"]
-    for variant, limit, limit_name in pairs:
-        ratio = _over_limit(find(rows, variant, 256, 8, 1), limit)
-        if not math.isnan(ratio):
-            lines.append(f"  {variant:<13} {ratio:6.0%} of {limit_name}")
-    return "\n".join(lines) if len(lines) > 1 else ""
-
-
 def format_table(rows: Sequence[Row]) -> str:
     header = (
         f"{'variant':<14}{'path':<12}{'img/req':>8}{'conc':>6}{'workers':>8}{'req/s':>10}{'images/s':>11}"
-        f"{'p50 ms':>9}{'p99 ms':>9}{'errors':>7}{'client cpu':>11}"
+        f"{'p50 ms':>9}{'p99 ms':>9}{'errors':>7}{'client cpu':>11}{'srv ms/req':>11}"
     )
     lines = [header, "-" * len(header)]
     for r in rows:
         lines.append(
             f"{r.variant:<14}{r.path:<12}{r.images_per_request:>8}{r.concurrency:>6}{r.workers:>8}{r.req_per_s:>10.1f}"
             f"{r.images_per_s:>11.0f}{r.p50_ms:>9.1f}{r.p99_ms:>9.1f}{r.errors:>7}{r.client_cpu_share:>10.0%}"
+            f"{r.server_cpu_ms_per_request:>11.3f}"
         )
     return "\n".join(lines)
 

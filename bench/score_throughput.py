@@ -1,13 +1,12 @@
 """Scoring throughput: our entry script against the how-to's style and against the limits, in one run.
 
     .venv-scoring/bin/python bench/score_throughput.py [--quick] [--model-dir DIR]
-        [--loadgen auto|wrk|hey|python]    (auto: wrk if installed, else hey, else python)
+        [--loadgen auto|wrk|python]    (auto: wrk if installed, else python)
 
 For each served variant, azmlinfsrv (Azure ML's inference server: gunicorn sync workers + Flask) is
 started on a free loopback port at 1 worker and at workers = cores, and a load generator in its own
 process drives /score closed-loop at each concurrency and images-per-request:
 
-    constant      bench/variants/constant_score.py   the server alone (reads the body, answers "[0]")
     howto         bench/variants/howto_score.py      json.loads -> np.array -> model.predict -> argmax
     ours_json     model_service/score.py             the how-to's JSON body
     ours_uint8    model_service/score.py             application/octet-stream, 784 bytes per image
@@ -19,7 +18,7 @@ code `pulumi up` runs for the local stack), and each of its cells is driven twic
 port), the same processes either way; the run prints scoring_uri / direct for every cell.
 
 At each worker count all the variants' servers run at once, and the cells that send the same body
-(constant, howto and ours_json with JSON, on both paths) are measured together in alternating
+(howto and ours_json with JSON, on both paths) are measured together in alternating
 rounds (a b c c b a a b c: `--rounds` each), so that a neighbour's load falls on all of them
 alike; each cell's figures are the medians of its rounds, and the ratios between cells measured
 together are the medians of their per-round ratios.
@@ -47,7 +46,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make the `bench` package importable
@@ -55,21 +54,20 @@ if __package__ in (None, ""):  # run as a script: make the `bench` package impor
 
 from bench import report
 from bench.drivers import LOADGEN_HELP, LoadSpec, resolve_driver, run_load
-from bench.local_service import SOURCE_DIR, local_service
 from bench.payloads import BODY_FORMATS, digit_images
-from bench.procfs import wait_idle
 from deployment.backend import DeploymentFailed
-from deployment.inference_server import InferenceServer, NotHealthy
+from deployment.inference_server import NotHealthy
 from deployment.local_handle import LocalHandle
+from harness.local_service import SOURCE_DIR, local_service
+from harness.procfs import tree_cpu_s, wait_idle
+from harness.server import InferenceServer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCORING_BIN = Path(sys.executable).parent
 DEFAULT_MODEL_DIR = PROJECT_ROOT / "artifacts" / "model"
 DEFAULT_OUT_DIR = PROJECT_ROOT / "bench" / "results"
 LOCAL_ENTRY_SCRIPT = (SOURCE_DIR / "score.py").resolve()
-# Variants that answer "[0]" whatever the body: their answers are not predictions.
-CONSTANT_ANSWERS = ("constant",)
-VARIANTS = ("constant", "howto", "ours_json", "ours_uint8", "ours_float32")
+VARIANTS = ("howto", "ours_json", "ours_uint8", "ours_float32")
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,6 @@ class ServedScript:
     name: str
     entry_script: Path
     variants: dict[str, str]  # variant name -> body format
-    extra_env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -95,36 +92,19 @@ class Matrix:
     rounds: int = 3  # rounds per cell when cells sending the same body are measured together
 
 
-def parse_env(pairs: Sequence[str]) -> dict[str, str]:
-    env = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"--ours-env {pair!r}: expected KEY=VALUE")
-        env[key] = value
-    return env
-
-
-def served_scripts(
-    score_script: Path, variants: Sequence[str], ours_env: dict[str, str]
-) -> list[ServedScript]:
+def served_scripts(variants: Sequence[str]) -> list[ServedScript]:
     """The entry scripts to start, each with the requested variants it serves."""
-    bench_dir = PROJECT_ROOT / "bench" / "variants"
     candidates = [
-        ServedScript("constant", bench_dir / "constant_score.py", {"constant": "json"}),
-        ServedScript("howto", bench_dir / "howto_score.py", {"howto": "json"}),
+        ServedScript("howto", PROJECT_ROOT / "bench" / "variants" / "howto_score.py", {"howto": "json"}),
         ServedScript(
-            "ours",
-            score_script,
-            {"ours_json": "json", "ours_uint8": "uint8", "ours_float32": "float32"},
-            ours_env,
+            "ours", LOCAL_ENTRY_SCRIPT, {f"ours_{fmt}": fmt for fmt in ("json", "uint8", "float32")}
         ),
     ]
     chosen = []
     for script in candidates:
         kept = {name: fmt for name, fmt in script.variants.items() if name in variants}
         if kept:
-            chosen.append(ServedScript(script.name, script.entry_script, kept, script.extra_env))
+            chosen.append(ServedScript(script.name, script.entry_script, kept))
     return chosen
 
 
@@ -177,7 +157,7 @@ def post(url: str, body: bytes, content_type: str, timeout_s: float = 120.0) -> 
         return error.code, error.read()
 
 
-def check_predictions(variant: str, status: int, payload: bytes, images: int) -> list[int] | None:
+def check_predictions(variant: str, status: int, payload: bytes, images: int) -> list[int]:
     """The digits a model variant answered, after checking they are a list of `images` digits.
 
     Raises RuntimeError naming the variant if the server answered anything else (a wrong
@@ -185,8 +165,6 @@ def check_predictions(variant: str, status: int, payload: bytes, images: int) ->
     """
     if status != 200:
         raise RuntimeError(f"{variant}: sanity request answered {status}: {payload[:300]!r}")
-    if variant in CONSTANT_ANSWERS:
-        return None
     digits = json.loads(payload)
     if not (isinstance(digits, list) and len(digits) == images and all(d in range(10) for d in digits)):
         raise RuntimeError(f"{variant}: expected a list of {images} digits, got {payload[:300]!r}")
@@ -203,7 +181,7 @@ def run_matrix(
     """Serve and drive every cell; returns the rows, each variant's 256-image answers, and failures.
 
     At each worker count every script is served at once, and the cells that send the same body
-    (the constant script, the how-to and ours with JSON; on every path) are measured together in alternating
+    (the how-to and ours with JSON; on every path) are measured together in alternating
     rounds: each ratio the run prints compares figures taken side by side in time."""
     pixels = digit_images(max(matrix.images))
     formats = sorted({fmt for script in scripts for fmt in script.variants.values()})
@@ -264,10 +242,10 @@ def serve(
     script: ServedScript, model_dir: Path, workers: int, work_dir: Path
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """The server's process id and the scoring URLs of `script` served by `workers` workers, by
-    path. Our entry script as checked out (and no extra environment) is deployed as the local
-    target is, by the real LocalBackend: measured through its scoring URI and at its release's own
-    port, the same processes; anything else is a bare azmlinfsrv measured directly."""
-    if script.name == "ours" and script.entry_script == LOCAL_ENTRY_SCRIPT and not script.extra_env:
+    path. Our entry script is deployed as the local target is, by the real LocalBackend: measured
+    through its scoring URI and at its release's own port, the same processes; the how-to is a
+    bare azmlinfsrv measured directly."""
+    if script.name == "ours":
         state_dir = work_dir / f"state-w{workers}"
         with local_service(model_dir, state_dir, name=f"bench-w{workers}", workers=workers) as live:
             release = LocalHandle.from_dict(live.handle).release
@@ -279,7 +257,6 @@ def serve(
         script.entry_script,
         model_dir,
         workers=workers,
-        env=script.extra_env,
         python=SCORING_BIN / "python",
         log_path=log_path,
         cwd=PROJECT_ROOT,
@@ -308,7 +285,7 @@ def drive_group(
             failures.append(str(error))
             print(f"  FAILED {error}", flush=True)
             continue
-        if digits is not None and cell.images == max(matrix.images):
+        if cell.images == max(matrix.images):
             answers[cell.variant] = digits
         warm = LoadSpec(cell.url, body_path, content_type, 2 * cell.workers, matrix.warmup_s, 10_000)
         run_load(driver, warm)  # first calls per worker (tracing, caches) are not part of the figures
@@ -351,11 +328,13 @@ def measure(
     matrix: Matrix, cell: Cell, concurrency: int, body_path: Path, content_type: str, driver: str
 ) -> report.Row:
     spec = LoadSpec(cell.url, body_path, content_type, concurrency, matrix.duration_s, matrix.max_requests)
+    server_cpu_s = tree_cpu_s(cell.server_pid)
     result = run_load(driver, spec)
     # The client stops at its deadline, the server does not: it still answers the requests that
     # were queued (the how-to's take ~1 s of both cores at c=8), which would fall on the next
     # round, of another cell.
     wait_idle(cell.server_pid)
+    server_cpu_s = tree_cpu_s(cell.server_pid) - server_cpu_s
     requests = result.ok + result.errors
     row = report.Row(
         variant=cell.variant,
@@ -369,6 +348,7 @@ def measure(
         client_cpu_share=result.client_cpu_s / result.elapsed_s if result.elapsed_s > 0 else 0.0,
         client_cpu_ms_per_request=1e3 * result.client_cpu_s / requests if requests else float("nan"),
         path=cell.path,
+        server_cpu_ms_per_request=1e3 * server_cpu_s / result.ok if result.ok else float("nan"),
     )
     error_note = f"  first error: {result.first_error}" if result.first_error else ""
     print(
@@ -443,7 +423,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     cores = os.cpu_count() or 1
     parser.add_argument("--quick", action="store_true", help="reduced matrix, under two minutes")
     parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
-    parser.add_argument("--score-script", type=Path, default=PROJECT_ROOT / "model_service" / "score.py")
     parser.add_argument("--loadgen", default="auto", help=LOADGEN_HELP)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--workers", default=None, help=f"comma-separated; default 1,{cores} (quick {cores})")
@@ -455,13 +434,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per cell measured together")
     parser.add_argument("--limit-seconds", type=float, default=None, help="per limit; default 2 (quick 0.5)")
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
-    parser.add_argument(
-        "--ours-env",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="extra environment for our scorer's server (repeatable), to try server settings",
-    )
     args = parser.parse_args(argv)
     args.cores = cores
     return args
@@ -507,11 +479,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     model_dir = ensure_model(args.model_dir.resolve())
     print(
         f"model {model_dir}; {args.cores} cores; load generator {driver}; load average "
-        f"{os.getloadavg()[0]:.1f}; matrix {matrix}; extra env for ours {parse_env(args.ours_env)}",
+        f"{os.getloadavg()[0]:.1f}; matrix {matrix}",
         flush=True,
     )
     limits_before = measure_limits(model_dir, matrix.limit_seconds)
-    scripts = served_scripts(args.score_script.resolve(), matrix.variants, parse_env(args.ours_env))
+    scripts = served_scripts(matrix.variants)
     with tempfile.TemporaryDirectory(prefix="bench-score-") as tmp:
         rows, answers, failures = run_matrix(matrix, scripts, model_dir, driver, Path(tmp))
     limits = best_limits(limits_before, measure_limits(model_dir, matrix.limit_seconds))
@@ -531,9 +503,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(path_ratios)
         print()
     print(report.format_checks(checks))
-    efficiency = report.efficiency_lines(rows, limits)
-    if efficiency:
-        print(efficiency)
     agreement = format_agreement(answers)
     if agreement:
         print(agreement)

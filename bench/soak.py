@@ -5,8 +5,8 @@
 Deploys the model with the real `LocalBackend` (the provider's local backend: azmlinfsrv
 releases behind the front door, detached processes) into a temporary state directory, drives
 its scoring URI on 127.0.0.1 with a closed loop of `--concurrency` connections for `--duration`
-seconds (each connection sends the how-to's JSON request for one image, waits for the reply,
-sends the next), then deletes the deployment and checks that no process is left. Prints:
+seconds with harness/loadgen.py (each connection sends the how-to's JSON request for one image,
+waits for the reply, sends the next), then deletes the deployment and checks that no process is left. Prints:
 
     requests, errors (any non-200 or failed connection), per 10 s window: requests, p50, p99;
     RSS of the service's processes (front door + inference server master + workers) after the
@@ -32,9 +32,10 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from bench.local_service import PROJECT_ROOT, local_spec
-from bench.procfs import rss_kib
 from deployment.local_backend import LocalBackend
+from harness import loadgen
+from harness.local_service import PROJECT_ROOT, local_spec
+from harness.procfs import rss_kib
 
 WINDOW_S = 10.0
 REQUEST_TIMEOUT_S = 30.0
@@ -72,74 +73,41 @@ def process_group_pids(pgids: set[int]) -> set[int]:
     return found
 
 
-async def one_request(host: str, port: int, path: str, body: bytes) -> int:
-    reader, writer = await asyncio.open_connection(host, port)
-    try:
-        writer.write(
-            (
-                f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-            ).encode()
-            + body
-        )
-        await writer.drain()
-        response = await reader.read()  # Connection: close: the reply ends with the connection
-    finally:
-        writer.close()
-        await writer.wait_closed()
-    status_line = response.split(b"\r\n", 1)[0].split()
-    status = int(status_line[1]) if len(status_line) >= 2 else 0
-    if status == 200:
-        digits = json.loads(response.split(b"\r\n\r\n", 1)[1])
-        if not (isinstance(digits, list) and len(digits) == 1 and 0 <= digits[0] <= 9):
-            return -1
-    return status
-
-
 async def drive(
     uri: str, concurrency: int, duration_s: float, grace_s: float, pgids: set[int]
 ) -> list[Window]:
-    parts = urlsplit(uri)
-    if parts.hostname != "127.0.0.1":
+    if urlsplit(uri).hostname != "127.0.0.1":
         raise SystemExit(f"refusing to load {uri}: the soak drives loopback only")
-    host, port, path = parts.hostname, int(parts.port or 80), parts.path
-    bodies = [json_request(seed) for seed in range(64)]
     windows = [Window() for _ in range(math.ceil(duration_s / WINDOW_S))]
-    errors: list[str] = []
     started = time.monotonic()
-    stop_at = started + duration_s
 
-    async def connection(index: int) -> None:
-        sent = 0
-        while time.monotonic() < stop_at:
-            body = bodies[(index + sent) % len(bodies)]
-            sent += 1
-            begun = time.monotonic()
-            try:
-                status = await asyncio.wait_for(one_request(host, port, path, body), REQUEST_TIMEOUT_S)
-            except (TimeoutError, OSError) as error:
-                status = 0
-                errors.append(repr(error))
-            done = time.monotonic()
-            window = windows[min(int((done - started) / WINDOW_S), len(windows) - 1)]
-            if status == 200:
-                window.latencies_ms.append((done - begun) * 1000)
-            else:
-                window.errors += 1
-                if status:
-                    errors.append(f"status {status}")
+    def on_reply(at_s: float, latency_ms: float, status: int) -> None:
+        window = windows[min(int(at_s / WINDOW_S), len(windows) - 1)]
+        if status == 200:
+            window.latencies_ms.append(latency_ms)
+        else:
+            window.errors += 1
 
     async def sample_rss() -> None:
         for index, window in enumerate(windows):
             await asyncio.sleep(max(0.0, started + (index + 1) * WINDOW_S - 0.5 - time.monotonic()))
             window.rss_kib = rss_kib(process_group_pids(pgids))
 
-    tasks = [asyncio.create_task(connection(i)) for i in range(concurrency)]
     sampler = asyncio.create_task(sample_rss())
-    await asyncio.wait_for(asyncio.gather(*tasks), duration_s + grace_s + REQUEST_TIMEOUT_S)
+    result = await loadgen.run_load(
+        uri,
+        json_request(0),
+        "application/json",
+        concurrency=concurrency,
+        duration_s=duration_s,
+        max_requests=10**9,
+        grace_s=grace_s,
+        request_timeout_s=REQUEST_TIMEOUT_S,
+        on_reply=on_reply,
+    )
     await sampler
-    for message in sorted(set(errors))[:10]:
-        print(f"  error: {message}")
+    if result.first_error:
+        print(f"  first error: {result.first_error}")
     return windows
 
 

@@ -5,11 +5,10 @@
 #   make bench-score-quick  the reduced matrix (under two minutes)
 #   make bench-provider     no-op diff, local create to healthy (and where the seconds go), an
 #                           update under a scoring client (failed requests, latency added)
-#   make bench-tools        Debian's `wrk` and `hey` load generators (root); `--loadgen auto` picks wrk,
-#                           then hey, then the bench's own python client
+#   make bench-tools        Debian's `wrk` load generator (root); `--loadgen auto` picks wrk, else
+#                           harness/loadgen.py
 #
-# BENCH_ARGS passes extra options, e.g. BENCH_ARGS="--loadgen python" or
-# BENCH_ARGS="--ours-env TF_NUM_INTRAOP_THREADS=1".
+# BENCH_ARGS passes extra options, e.g. BENCH_ARGS="--loadgen python --rounds 5".
 
 BENCH_ARGS ?=
 
@@ -17,11 +16,11 @@ BENCH_ARGS ?=
 
 bench: bench-score bench-provider
 
-# wrk and hey are Debian packages; apt needs root (as on this project's machines and CI).
-# wrk (C, epoll) costs about a fifth of hey's client CPU per request (docs/performance.md).
+# wrk is a Debian package; apt needs root (as on this project's machines and CI).
+# wrk (C, epoll) costs about a fifth of Go's hey's client CPU per request (docs/performance.md).
 bench-tools:
 	@missing=""; \
-	for tool in wrk hey; do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	for tool in wrk; do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi
 
 bench-score: model bench-tools

@@ -16,7 +16,7 @@ FUZZ_EXAMPLES ?=
 .PHONY: fuzz soak fuzz-tests hostile-clients
 
 fuzz: model
-	$(SPY) -m bench.fuzz_http --model-dir $(abspath $(MODEL_DIR)) --cases $(FUZZ_CASES) --workers $(FUZZ_WORKERS)
+	$(SPY) -m harness.fuzz_http --model-dir $(abspath $(MODEL_DIR)) --cases $(FUZZ_CASES) --workers $(FUZZ_WORKERS)
 
 soak: model $(VENV)/.installed
 	$(PY) -m bench.soak --model-dir $(abspath $(MODEL_DIR)) --concurrency $(SOAK_CONCURRENCY) --duration $(SOAK_SECONDS)

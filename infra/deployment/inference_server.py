@@ -1,12 +1,10 @@
-"""Azure ML's inference server (azmlinfsrv) as a process: how it is started, probed and stopped.
+"""Azure ML's inference server (azmlinfsrv) as the local backend starts, probes and stops it.
 
-The one harness for the local backend (local_release.py), the tests and the benchmarks. Standard
-library only, so it imports in both environments (the scoring one has no pulumi): tests and
-benchmarks import it as `deployment.inference_server` with `infra/` on sys.path, as the
-provider host does.
-
-    with InferenceServer(ENTRY_SCRIPT, model_dir, workers=2) as server:
-        urllib.request.urlopen(server.score_url, data=...)
+Standard library only, so it imports in both environments (the scoring one has no pulumi). The
+command line (`command`), the health wait (`wait_healthy`, raising `NotHealthy`), the probe and the
+log tail are what local_release.py, local_front.py and local_backend.py run; tests, benchmarks
+and the GPU check start their own servers with the same command through
+`harness.server.InferenceServer`, which raises the same `NotHealthy`.
 
 Every server is started the same way: the scoring interpreter runs release_launcher.py, which
 runs azmlinfsrv as its console script does, bound to 127.0.0.1 (plus, for a local service, the
@@ -18,17 +16,10 @@ from __future__ import annotations
 import http.client
 import os
 import socket
-import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 
-from deployment.process import ProcessRecord, exit_code, is_running, start_detached, stop
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SCORING_PYTHON = PROJECT_ROOT / ".venv-scoring" / "bin" / "python"
-ENTRY_SCRIPT = PROJECT_ROOT / "model_service" / "score.py"
 LAUNCHER = Path(__file__).with_name("release_launcher.py")
 PROBE_TIMEOUT_S = 2.0
 # A client that stops sending mid-request frees its worker after this long (release_launcher.py).
@@ -49,7 +40,6 @@ INIT_DONE_MARKER = "init has completed successfully"
 # switch and no tf_keras installed, TensorFlow skips that import; `tf.keras` is then unavailable
 # in the server (the entry script does not use it; `import keras` still works).
 SERVER_ENV = {"TF_USE_LEGACY_KERAS": "1"}
-_PORT_ATTEMPTS = 3  # a free port can be taken by someone else between choosing and binding it
 
 
 class NotHealthy(Exception):
@@ -134,116 +124,3 @@ def wait_healthy(
             return time.monotonic() - started
         time.sleep(POLL_S)
     raise NotHealthy(f"the inference server was not healthy after {timeout_s:.0f} s")
-
-
-class InferenceServer:
-    """One azmlinfsrv for a test or a benchmark: `start()` returns once every worker is warm,
-    `stop()` ends its process group. The caller's environment plus `env` reaches it."""
-
-    def __init__(
-        self,
-        entry_script: Path | str,
-        model_dir: Path | str,
-        *,
-        workers: int = 1,
-        env: Mapping[str, str] | None = None,
-        python: Path | str = SCORING_PYTHON,
-        log_path: Path | None = None,
-        port: int | None = None,
-        cwd: Path | None = None,
-    ) -> None:
-        if workers < 1:
-            raise ValueError(f"workers: {workers!r} is not allowed (allowed: an integer >= 1)")
-        if str((env or {}).get("WORKER_PRELOAD", "")).lower() == "true":
-            raise ValueError("env: WORKER_PRELOAD=true is not allowed: with TensorFlow it hangs the workers")
-        self.entry_script = Path(entry_script).resolve()
-        self.model_dir = Path(model_dir).resolve()
-        self.workers = workers
-        self.env = dict(env or {})
-        self.python = Path(python)
-        self.port = port or 0
-        self._fixed_port = port
-        self._cwd = cwd
-        self._log_path = log_path
-        self._workdir: tempfile.TemporaryDirectory[str] | None = None
-        self.process: ProcessRecord | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def score_url(self) -> str:
-        return self.base_url + "/score"
-
-    @property
-    def log_path(self) -> Path:
-        if self._log_path is None:
-            self._workdir = self._workdir or tempfile.TemporaryDirectory(prefix="azmlinfsrv-")
-            self._log_path = Path(self._workdir.name) / "azmlinfsrv.log"
-        return self._log_path
-
-    def logs(self) -> str:
-        """Everything the server and its workers printed so far."""
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def start(self, timeout: float = 180.0) -> str:
-        """Start the server and return its base URL once every worker is warm; NotHealthy
-        (with the log tail) when it exits or is not ready in time."""
-        for attempt in range(1, _PORT_ATTEMPTS + 1):
-            self.port = self._fixed_port or free_port()
-            offset = len(self.logs())
-            self._spawn()
-            record = self.process
-            try:
-                log_path = self.log_path
-                wait_healthy(self.port, self._running, timeout, log_path=log_path, workers=self.workers)
-                return self.base_url
-            except NotHealthy as error:
-                in_use = "Address already in use" in self.logs()[offset:]
-                code = exit_code(record) if record is not None else None
-                self.stop()
-                if not (in_use and self._fixed_port is None and attempt < _PORT_ATTEMPTS):
-                    why = f"azmlinfsrv exited with code {code}" if code is not None else str(error)
-                    log = tail(self.log_path, 60)
-                    raise NotHealthy(f"{why}\n--- azmlinfsrv log (tail) ---\n{log}") from None
-        raise AssertionError("unreachable")
-
-    def _running(self) -> bool:
-        return self.process is not None and is_running(self.process)
-
-    def stop(self) -> None:
-        """Stop the server and its workers (TERM, then KILL); idempotent."""
-        record, self.process = self.process, None
-        if record is not None:
-            stop(record)
-
-    def close(self) -> None:
-        self.stop()
-        if self._workdir is not None:
-            self._workdir.cleanup()
-            self._workdir = None
-
-    def __enter__(self) -> InferenceServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self, _type: type[BaseException] | None, _error: BaseException | None, _tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def _spawn(self) -> None:
-        environ = {key: value for key, value in os.environ.items() if key != "WORKER_PRELOAD"}
-        environ.update(SERVER_ENV)
-        environ.update(self.env)
-        environ["AZUREML_MODEL_DIR"] = str(self.model_dir)
-        environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
-        argv = command(self.python, self.entry_script, self.model_dir, port=self.port, workers=self.workers)
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        # By default not the repo: score.py must not rely on it being importable.
-        workdir = self._cwd or self.log_path.parent
-        self.process = start_detached(argv, cwd=workdir, env=environ, log_path=self.log_path)

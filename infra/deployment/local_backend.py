@@ -33,8 +33,9 @@ from typing import Any
 
 from deployment import inference_server, local_front, local_release
 from deployment.backend import DeploymentFailed, LiveDeployment, Progress
+from deployment.inference_server import NotHealthy
 from deployment.local_handle import LocalHandle
-from deployment.local_release import NotHealthy, Release, ReleaseFailed
+from deployment.local_release import Release, ReleaseFailed
 from deployment.process import ProcessRecord, is_running, stop
 from deployment.spec import DeploymentSpec
 from deployment.targets import LocalTarget

@@ -24,14 +24,13 @@ from typing import Any
 from deployment import inference_server
 from deployment.backend import DeploymentFailed
 from deployment.hashing import tree_files, tree_sha256
-from deployment.inference_server import NotHealthy
 from deployment.process import ProcessRecord, environment_for_child, is_running, start_detached
 from deployment.spec import DeploymentSpec
 
 RELEASE_FILE = "release.json"
 SERVER_LOG = "server.log"
 
-__all__ = ["NotHealthy", "Release", "ReleaseFailed", "prepare", "start", "wait_healthy"]
+__all__ = ["Release", "ReleaseFailed", "prepare", "start", "wait_healthy"]
 
 
 class ReleaseFailed(Exception):
@@ -144,7 +143,7 @@ def wait_healthy(
 ) -> float:
     """Wait until the release answers its health probe on its private port (and, with
     `workers`, until that many workers are warm); returns the seconds it took. Raises
-    NotHealthy when the server exits first or the timeout passes."""
+    inference_server.NotHealthy when the server exits first or the timeout passes."""
     progress(f"waiting for the inference server on 127.0.0.1:{release.port} (up to {timeout_s:.0f} s)")
     return inference_server.wait_healthy(
         release.port,

@@ -149,16 +149,6 @@ def _group_gone_within(pgid: int, timeout_s: float) -> bool:
     return False
 
 
-def wait_gone(record: ProcessRecord, timeout_s: float) -> bool:
-    """Wait until the process is no longer running; True when it is gone."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not is_running(record):
-            return True
-        time.sleep(_POLL_S)
-    return not is_running(record)
-
-
 def environment_for_child(environ: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
     """A minimal environment: the basics a Python process needs plus `extra`. Nothing else of
     the caller's environment (which may hold cloud credentials) reaches the child."""

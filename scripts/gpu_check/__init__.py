@@ -10,7 +10,7 @@ The steps, one module each:
     forward_probe.py  in that venv: device report, each batch size's route, predictions against the
                       numpy forward on 10,000 images, forward timings and the measured threshold
     cold_start.py     in that venv, a fresh process: TensorFlow import, device listing, model load, warm-up
-    http_load.py      azmlinfsrv serving model_service/score.py, driven with bench/loadgen.py; each
+    http_load.py      azmlinfsrv serving model_service/score.py, driven with harness/loadgen.py; each
                       worker's RSS (/proc) and GPU memory (nvidia-smi)
     stats.py          percentiles, the threshold from timings (pure)
     report.py         the JSON document and the exit codes

@@ -178,7 +178,7 @@ def run_steps(args: argparse.Namespace, probe: detect.GpuProbe, modes: tuple[str
         doc["throughput"] = {
             "load_phase_s": args.duration,
             "content_type": http_load.CONTENT_TYPE,
-            "concurrency": "one connection per worker, closed loop (bench/loadgen.py, Connection: close)",
+            "concurrency": "one connection per worker, closed loop (harness/loadgen.py, Connection: close)",
             "server_env": {mode: http_load.server_env(mode, MAX_BATCH) for mode in modes},
             "rows": rows,
         }

@@ -1,9 +1,9 @@
 """Throughput through the entry script's HTTP server, and each worker's memory.
 
 For each device mode and worker count: azmlinfsrv serving model_service/score.py with the GPU
-environment's interpreter (`deployment.inference_server`, the harness the local target, the tests
-and the benchmarks share), started as the local backend starts it; one request per batch size
-checked against the numpy forward's digits; then bench/loadgen.py (our closed-loop load driver,
+environment's interpreter (`harness.server`, the harness the tests and the benchmarks share),
+started as the local backend starts it; one request per batch size checked against the numpy
+forward's digits; then harness/loadgen.py (the closed-loop load driver the benchmark also uses,
 in its own process) for a fixed duration at that batch size, uint8 bodies, one connection per
 worker. After the load, each worker's RSS (/proc) and GPU memory (nvidia-smi's compute apps).
 
@@ -15,6 +15,7 @@ Standard library only (runs in whatever python starts the check).
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import re
@@ -34,9 +35,10 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / "infra") not in sys.path:
     sys.path.append(str(ROOT / "infra"))  # `deployment` is imported top-level, as the engine does
 
-from deployment.inference_server import ENTRY_SCRIPT, SERVER_ENV, InferenceServer, NotHealthy  # noqa: E402
+from deployment.inference_server import SERVER_ENV  # noqa: E402
+from harness import loadgen  # noqa: E402
+from harness.server import ENTRY_SCRIPT, InferenceServer, NotHealthy  # noqa: E402
 
-LOADGEN = ROOT / "bench" / "loadgen.py"
 IMAGE_BYTES = 784
 CONTENT_TYPE = "application/octet-stream"  # uint8 pixels (body_decoding.py)
 MODES = ("gpu", "cpu")
@@ -192,20 +194,20 @@ def score_once(url: str, body: bytes, timeout_s: float = 60.0) -> list[int]:
 
 
 def run_loadgen(url: str, body_path: Path, concurrency: int, duration_s: float) -> dict[str, Any]:
-    """bench/loadgen.py for `duration_s` seconds, closed loop; its JSON result."""
-    argv = [sys.executable, str(LOADGEN), "--url", url, "--body", str(body_path)]
-    argv += ["--content-type", CONTENT_TYPE, "--concurrency", str(concurrency)]
-    argv += ["--duration", str(duration_s), "--max-requests", "10000000", "--grace", str(LOAD_GRACE_S)]
+    """harness/loadgen.py for `duration_s` seconds, closed loop; what it measured."""
     try:
-        done = subprocess.run(
-            argv, capture_output=True, text=True, timeout=duration_s + LOAD_GRACE_S + 60, check=False
+        result = loadgen.run_process(
+            url,
+            body_path,
+            CONTENT_TYPE,
+            concurrency=concurrency,
+            duration_s=duration_s,
+            max_requests=10_000_000,
+            grace_s=LOAD_GRACE_S,
         )
-    except subprocess.TimeoutExpired as error:
-        raise LoadError(f"bench/loadgen.py did not finish: {error}") from error
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
-        raise LoadError(f"bench/loadgen.py exited {done.returncode}: {done.stderr.strip()[-500:]}")
-    return json.loads(lines[-1])
+    except loadgen.LoadgenError as error:
+        raise LoadError(str(error)) from error
+    return dataclasses.asdict(result)
 
 
 def throughput_row(

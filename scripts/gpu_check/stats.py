@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
-    """Nearest-rank percentile (bench/loadgen.py's definition); None for no values."""
+    """Nearest-rank percentile (harness/loadgen.py's definition); None for no values."""
     if not 0.0 <= fraction <= 1.0:
         raise ValueError(f"fraction: {fraction!r} is not allowed (allowed: 0..1)")
     if not values:

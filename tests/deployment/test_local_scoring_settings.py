@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.local_service import local_spec
 from deployment.backend import LiveDeployment
 from deployment.local_backend import LocalBackend
 from deployment.settings import ScoringSettings
+from harness.local_service import local_spec
 from harness.provider_host import processes_referencing
 
 pytestmark = pytest.mark.slow

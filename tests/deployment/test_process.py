@@ -18,8 +18,8 @@ from deployment.process import (
     start_detached,
     start_ticks,
     stop,
-    wait_gone,
 )
+from harness.server import wait_gone
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from bench.local_service import ScoringClient
 from deployment.hashing import tree_sha256
+from harness.local_service import ScoringClient
 from harness.provider_host import (
     PROJECT_ROOT,
     ProviderError,

@@ -1,7 +1,7 @@
 """Broken and hostile clients against the local target's scoring URI, over raw sockets.
 
 The service is the real one: `model_service/` and a trained model deployed by `LocalBackend`
-(front door + azmlinfsrv with 2 workers, bench/local_service.py). Each case must get the
+(front door + azmlinfsrv with 2 workers, harness/local_service.py). Each case must get the
 server's own answer or a 4xx within bounded time, and a good request right after must be
 answered at once (a worker held by the client would make it wait for the client timeout or the
 deferred accept, several seconds).
@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bench.local_service import local_service
 from deployment.inference_server import CLIENT_TIMEOUT_S, DEFER_ACCEPT_S, REQUEST_DEADLINE_S
+from harness.local_service import local_service
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bench.local_service import ScoringClient
+from harness.local_service import ScoringClient
 from harness.provider_host import kill_everything_under, processes_referencing
 from scripts.pulumi_cli import PROJECT_ROOT
 from scripts.sandbox_project import SandboxProject

@@ -21,7 +21,7 @@ from bench.drivers import DriverError, LoadSpec, parse_wrk_summary, resolve_driv
 from deployment.inference_server import free_port
 
 # `wrk -t1 -c8 -d2s --latency --timeout 30s -s post.lua` against azmlinfsrv 1.5.1 serving
-# bench/variants/constant_score.py with 2 workers, the 1-image JSON body (gunicorn answers
+# a constant-answer entry script (since removed) with 2 workers, the 1-image JSON body (gunicorn answers
 # `Connection: close`, so wrk reconnects after each response and reports no socket errors).
 WRK_OK = """\
 Running 2s test @ http://127.0.0.1:37995/score
@@ -71,16 +71,16 @@ def _which(*installed: str):
 
 @pytest.mark.parametrize(
     ("installed", "expected"),
-    [(("wrk", "hey"), "wrk"), (("wrk",), "wrk"), (("hey",), "hey"), ((), "python")],
+    [(("wrk",), "wrk"), (("hey",), "python"), ((), "python")],
 )
-def test_auto_picks_wrk_then_hey_then_python(installed: tuple[str, ...], expected: str) -> None:
+def test_auto_picks_wrk_then_python(installed: tuple[str, ...], expected: str) -> None:
     assert resolve_driver("auto", which=_which(*installed)) == expected
 
 
 def test_a_named_driver_must_be_known_and_installed() -> None:
     with pytest.raises(ValueError, match=r"--loadgen wrk: wrk is not installed \(make bench-tools"):
         resolve_driver("wrk", which=_which("hey"))
-    with pytest.raises(ValueError, match="expected one of auto, python, hey, wrk"):
+    with pytest.raises(ValueError, match="expected one of auto, python, wrk"):
         resolve_driver("ab", which=_which("ab"))
     assert resolve_driver("wrk", which=_which("wrk")) == "wrk"
     assert resolve_driver("python", which=_which()) == "python"

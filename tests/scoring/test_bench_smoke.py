@@ -15,11 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from bench.loadgen import build_request, percentile
+from harness.loadgen import build_request, percentile
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CSV_HEADER = "variant,path,images_per_request,concurrency,workers,req_per_s,images_per_s,p50_ms,p99_ms,errors"
-VARIANTS = ("constant", "howto", "ours_uint8")
+CSV_HEADER = (
+    "variant,path,images_per_request,concurrency,workers,req_per_s,images_per_s,p50_ms,p99_ms,errors,"
+    "server_cpu_ms_per_request"
+)
+VARIANTS = ("howto", "ours_uint8")
 IMAGES = (1, 4)
 
 
@@ -58,7 +61,7 @@ def test_tiny_matrix_writes_number_rows_and_stops_servers(trained_model_dir: Pat
     )
     for row in rows:
         assert (row["concurrency"], row["workers"], row["errors"]) == ("2", "1", "0"), row
-        for column in ("req_per_s", "images_per_s", "p50_ms", "p99_ms"):
+        for column in ("req_per_s", "images_per_s", "p50_ms", "p99_ms", "server_cpu_ms_per_request"):
             value = float(row[column])
             assert math.isfinite(value) and value > 0, (column, row)
         assert float(row["images_per_s"]) == pytest.approx(

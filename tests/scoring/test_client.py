@@ -230,7 +230,7 @@ def test_service_errors_carry_the_servers_message(
 
 
 def test_connection_refused_says_so():
-    from server import free_port  # tests/scoring/server.py
+    from harness.server import free_port
 
     uri = f"http://127.0.0.1:{free_port()}/score"  # nothing listens there
 
@@ -263,7 +263,7 @@ def test_cli_sample_prints_label_and_prediction(peer: _TestPeer, capsys):
 
 
 def test_cli_exit_codes_for_each_failure(peer: _TestPeer, capsys, tmp_path: Path):
-    from server import free_port
+    from harness.server import free_port
 
     peer.error_bodies[403] = b"{}"
     peer.error_bodies[500] = b'{"message": "boom"}'
@@ -328,10 +328,10 @@ def test_cli_usage_errors_exit_2(args: list[str], message: str, capsys):
 
 @pytest.fixture(scope="module")
 def live_uri(trained_model_dir: Path) -> Iterator[str]:
-    from server import ENTRY_SCRIPT, running_server
+    from harness.server import ENTRY_SCRIPT, InferenceServer
 
-    with running_server(ENTRY_SCRIPT, trained_model_dir, env={"SCORE_MAX_BATCH": "128"}) as base_url:
-        yield base_url + "/score"
+    with InferenceServer(ENTRY_SCRIPT, trained_model_dir, env={"SCORE_MAX_BATCH": "128"}) as server:
+        yield server.score_url
 
 
 @pytest.mark.slow

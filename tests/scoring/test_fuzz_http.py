@@ -3,15 +3,15 @@ scoring URI: the service is deployed by the real LocalBackend (what `pulumi up` 
 local stack), with the fuzz's small limits set as the stack sets them (`ScoringSettings`, the
 `scoring` config section), and every case goes through the front door's port.
 
-Every case of bench/fuzz_cases.py `cases()` (random and near-valid bodies, content types, methods,
+Every case of harness/fuzz_cases.py `cases()` (random and near-valid bodies, content types, methods,
 oversized and chunked bodies) is sent over a raw socket, and the reply must be what the case
 demands: the right status, a message naming the problem, never a 5xx. Afterwards the server must
 be the same server: no worker crashed or was restarted (`WorkerWatch`: the release's gunicorn
 master's worker pids and the release's server.log), and it still scores.
 
-`abuse_cases` (bench/fuzz_wire.py) draws broken HTTP framing (bodies shorter than their
+`abuse_cases` (harness/fuzz_wire.py) draws broken HTTP framing (bodies shorter than their
 Content-Length, cut or malformed chunked encoding, invalid framing headers, compressed bodies,
-overlong request ids) with the reply each must get; a test sends them too. bench/fuzz_http.py
+overlong request ids) with the reply each must get; a test sends them too. harness/fuzz_http.py
 sends the same cases at benchmark size (>= 10,000) and prints the figures.
 """
 
@@ -27,11 +27,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench.fuzz_cases import FLOAT32_CT, JSON_CT, MAX_BATCH, MAX_BODY, UINT8_CT, Case, cases, check_reply
-from bench.fuzz_wire import WorkerWatch, abuse_cases, check_abuse_reply, request_bytes, send, valid_uint8
-from bench.local_service import local_service
 from deployment.local_handle import LocalHandle
 from deployment.settings import ScoringSettings
+from harness.fuzz_cases import FLOAT32_CT, JSON_CT, MAX_BATCH, MAX_BODY, UINT8_CT, Case, cases, check_reply
+from harness.fuzz_wire import WorkerWatch, abuse_cases, check_abuse_reply, request_bytes, send, valid_uint8
+from harness.local_service import local_service
 from tests.scoring.test_fuzz_scorer import fuzz_settings
 
 pytestmark = pytest.mark.slow

@@ -1,11 +1,11 @@
 """Property-based fuzzing of the scorer: random and near-valid request bodies, content types and
 methods, each with the answer the scoring contract (docs/scoring.md) demands.
 
-The cases and their oracle come from bench/fuzz_cases.py (`cases()`); they drive three levels:
+The cases and their oracle come from harness/fuzz_cases.py (`cases()`); they drive three levels:
 
     decode     parse_content_type + decode_body: the pure functions, thousands of cases a second
     service    the entry script's ScoringService.run over real werkzeug requests, real model
-    http       a real azmlinfsrv over real HTTP (test_fuzz_http.py, bench/fuzz_http.py)
+    http       a real azmlinfsrv over real HTTP (test_fuzz_http.py, harness/fuzz_http.py)
 
 FUZZ_EXAMPLES sets the examples per property (default: a CI-sized count, see `fuzz_examples`).
 """
@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
 
-from bench.fuzz_cases import (
+from harness.fuzz_cases import (
     HEADER_CHARS,
     IMAGE_PIXELS,
     JSON_CT,

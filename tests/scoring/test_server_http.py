@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 
+from harness.server import ENTRY_SCRIPT, InferenceServer, NotHealthy
 from model_tools import mnist
-from tests.scoring.server import ENTRY_SCRIPT, AzmlinfsrvProcess, ServerFailed
 
 pytestmark = pytest.mark.slow
 
@@ -32,8 +32,8 @@ def held_out(held_out_digits: mnist.Dataset) -> mnist.Dataset:
 
 
 @pytest.fixture(scope="module")
-def server(trained_model_dir: Path) -> Iterator[AzmlinfsrvProcess]:
-    process = AzmlinfsrvProcess(
+def server(trained_model_dir: Path) -> Iterator[InferenceServer]:
+    process = InferenceServer(
         ENTRY_SCRIPT,
         trained_model_dir,
         workers=1,
@@ -58,7 +58,7 @@ class Reply:
 
 
 def send(
-    server: AzmlinfsrvProcess,
+    server: InferenceServer,
     body: bytes | None = None,
     content_type: str | None = JSON_CT,
     method: str = "POST",
@@ -82,7 +82,7 @@ def json_body(rows: Any) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def expected(server: AzmlinfsrvProcess, held_out: mnist.Dataset) -> list[int]:
+def expected(server: InferenceServer, held_out: mnist.Dataset) -> list[int]:
     """The server's digits for the held-out images, checked against the labels once."""
     reply = send(server, json_body(mnist.to_model_input(held_out.images)))
     assert reply.status == 200, reply.body
@@ -91,7 +91,7 @@ def expected(server: AzmlinfsrvProcess, held_out: mnist.Dataset) -> list[int]:
     return digits
 
 
-def assert_still_serving(server: AzmlinfsrvProcess, held_out: mnist.Dataset, expected: list[int]) -> None:
+def assert_still_serving(server: InferenceServer, held_out: mnist.Dataset, expected: list[int]) -> None:
     reply = send(server, held_out.images[:4].tobytes(), UINT8_CT)
     assert reply.status == 200, reply.body
     assert reply.json() == expected[:4]
@@ -101,7 +101,7 @@ def assert_still_serving(server: AzmlinfsrvProcess, held_out: mnist.Dataset, exp
 # Good input
 
 
-def test_health_probe(server: AzmlinfsrvProcess) -> None:
+def test_health_probe(server: InferenceServer) -> None:
     reply = send(server, method="GET", content_type=None, path="/")
     assert (reply.status, reply.body) == (200, b"Healthy")
 
@@ -112,7 +112,7 @@ def test_json_predicts_real_digits(expected: list[int], held_out: mnist.Dataset)
 
 
 def test_binary_uint8_and_float32_agree_with_json(
-    server: AzmlinfsrvProcess, held_out: mnist.Dataset, expected: list[int]
+    server: InferenceServer, held_out: mnist.Dataset, expected: list[int]
 ) -> None:
     uint8 = send(server, held_out.images.tobytes(), UINT8_CT)
     float32 = send(server, mnist.to_model_input(held_out.images).astype("<f4").tobytes(), FLOAT32_CT)
@@ -121,14 +121,14 @@ def test_binary_uint8_and_float32_agree_with_json(
 
 
 def test_json_without_content_type_and_single_image(
-    server: AzmlinfsrvProcess, held_out: mnist.Dataset, expected: list[int]
+    server: InferenceServer, held_out: mnist.Dataset, expected: list[int]
 ) -> None:
     reply = send(server, json_body(mnist.to_model_input(held_out.images[:1])), content_type=None)
     assert reply.status == 200 and reply.json() == expected[:1]
 
 
 def test_one_log_line_per_request_from_the_entry_scripts_logging_config(
-    server: AzmlinfsrvProcess, held_out: mnist.Dataset
+    server: InferenceServer, held_out: mnist.Dataset
 ) -> None:
     # model_service/logging.json silences gunicorn's access line, which repeats azmlinfsrv's own
     # request line (method, path, status, size), and keeps that one, with its latency.
@@ -140,7 +140,7 @@ def test_one_log_line_per_request_from_the_entry_scripts_logging_config(
     assert "gunicorn.access" not in logs
 
 
-def test_worker_logged_the_device_and_warm_up(server: AzmlinfsrvProcess) -> None:
+def test_worker_logged_the_device_and_warm_up(server: InferenceServer) -> None:
     # SCORE_MAX_BATCH=32 leaves the default warm-up sizes (1, 8, 256, the limit) at 1, 8 and 32; on
     # a CPU the numpy forward, loaded beside score.py by path as azmlinfsrv loads it, matched
     # TensorFlow's. SCORE_REQUIRE_GPU is unset (false): the CPU serves.
@@ -198,7 +198,7 @@ BAD = [
 
 @pytest.mark.parametrize(("body", "content_type", "status", "fragment"), BAD)
 def test_bad_input_is_a_4xx_and_the_server_keeps_serving(
-    server: AzmlinfsrvProcess,
+    server: InferenceServer,
     held_out: mnist.Dataset,
     expected: list[int],
     body: bytes,
@@ -212,7 +212,7 @@ def test_bad_input_is_a_4xx_and_the_server_keeps_serving(
     assert_still_serving(server, held_out, expected)
 
 
-def test_get_on_score_is_405(server: AzmlinfsrvProcess, held_out: mnist.Dataset, expected: list[int]) -> None:
+def test_get_on_score_is_405(server: InferenceServer, held_out: mnist.Dataset, expected: list[int]) -> None:
     reply = send(server, method="GET", content_type=None)
     assert reply.status == 405
     assert "method GET is not allowed on /score (allowed: POST)" in reply.json()["message"]
@@ -221,7 +221,7 @@ def test_get_on_score_is_405(server: AzmlinfsrvProcess, held_out: mnist.Dataset,
 
 
 def test_declared_oversize_body_is_refused_before_it_is_sent(
-    server: AzmlinfsrvProcess, held_out: mnist.Dataset, expected: list[int]
+    server: InferenceServer, held_out: mnist.Dataset, expected: list[int]
 ) -> None:
     """Content-Length over the limit gets its 413 although the body never arrives."""
     url = urlsplit(server.base_url)
@@ -242,7 +242,7 @@ def test_declared_oversize_body_is_refused_before_it_is_sent(
 
 
 def test_chunked_body_is_scored_and_oversize_chunked_is_413(
-    server: AzmlinfsrvProcess, held_out: mnist.Dataset, expected: list[int]
+    server: InferenceServer, held_out: mnist.Dataset, expected: list[int]
 ) -> None:
     def chunks(data: bytes) -> Iterator[bytes]:
         for start in range(0, len(data), 784):
@@ -272,9 +272,9 @@ def test_chunked_body_is_scored_and_oversize_chunked_is_413(
 
 def test_init_failure_stops_the_server_with_a_clear_log(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("no model here")
-    process = AzmlinfsrvProcess(ENTRY_SCRIPT, tmp_path)
+    process = InferenceServer(ENTRY_SCRIPT, tmp_path)
     try:
-        with pytest.raises(ServerFailed, match="exited with code") as caught:
+        with pytest.raises(NotHealthy, match="exited with code") as caught:
             process.start(timeout=180)
     finally:
         process.close()
@@ -284,9 +284,9 @@ def test_init_failure_stops_the_server_with_a_clear_log(tmp_path: Path) -> None:
 def test_a_required_gpu_that_is_missing_stops_the_server_naming_what_is_missing(
     trained_model_dir: Path,
 ) -> None:
-    process = AzmlinfsrvProcess(ENTRY_SCRIPT, trained_model_dir, env={"SCORE_REQUIRE_GPU": "true"})
+    process = InferenceServer(ENTRY_SCRIPT, trained_model_dir, env={"SCORE_REQUIRE_GPU": "true"})
     try:
-        with pytest.raises(ServerFailed, match="exited with code") as caught:
+        with pytest.raises(NotHealthy, match="exited with code") as caught:
             process.start(timeout=180)
     finally:
         process.close()
@@ -300,7 +300,7 @@ def test_a_routed_forward_serves_both_paths_over_http(
 ) -> None:
     # SCORE_FORWARD=routed builds the GPU's routed forward on this CPU: 4 images or more go to TensorFlow.
     env = {"SCORE_FORWARD": "routed", "SCORE_GPU_MIN_BATCH": "4", "SCORE_MAX_BATCH": str(MAX_BATCH)}
-    process = AzmlinfsrvProcess(ENTRY_SCRIPT, trained_model_dir, env=env)
+    process = InferenceServer(ENTRY_SCRIPT, trained_model_dir, env=env)
     try:
         process.start(timeout=180)
         replies = {n: send(process, held_out.images[:n].tobytes(), UINT8_CT) for n in (1, 3, 4, MAX_BATCH)}

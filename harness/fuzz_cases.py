@@ -7,9 +7,9 @@ oracle is written from the contract, not from the implementation: a valid batch 
 object whose only key is "data", holding 1..max_batch rows of exactly 784 JSON numbers (not
 booleans) whose float32 value is in 0..1; binary bodies are whole images of uint8 or float32.
 
-Here, not under tests/, because both the tests (tests/scoring/test_fuzz_scorer.py,
-test_fuzz_http.py) and the benchmark (bench/fuzz_http.py) draw from them, and bench/ imports no
-test module; not in model_service/, which is the scoring image's code and carries no hypothesis.
+In harness/ because both the tests (tests/scoring/test_fuzz_scorer.py, test_fuzz_http.py) and
+the benchmark (harness/fuzz_http.py) draw from them; not in model_service/, which is the scoring
+image's code and carries no hypothesis.
 The servers they are sent to run with MAX_BATCH and MAX_BODY as their limits.
 """
 

@@ -1,7 +1,10 @@
-"""A closed-loop HTTP load generator over raw asyncio sockets, run as its own process.
+"""A closed-loop HTTP load generator over raw asyncio sockets, run as its own process: the load
+driver the benchmark (where wrk is not installed) and the GPU check share.
 
-    python bench/loadgen.py --url http://127.0.0.1:P/score --body FILE --content-type T \
+    python harness/loadgen.py --url http://127.0.0.1:P/score --body FILE --content-type T \
         --concurrency C --duration S --max-requests N
+
+`run_process(...)` starts it so and returns its `LoadResult`.
 
 `concurrency` connections each send a request, wait for the whole response, and send the next,
 until `duration` seconds have passed or `max_requests` have been sent; in-flight requests then get
@@ -20,8 +23,10 @@ import asyncio
 import ipaddress
 import json
 import math
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -39,6 +44,34 @@ class LoadResult:
     client_cpu_s: float = 0.0
     status_counts: dict[str, int] = field(default_factory=dict)
     first_error: str = ""
+
+
+class LoadgenError(RuntimeError):
+    """The load generator's process failed or printed no result."""
+
+
+def run_process(
+    url: str,
+    body_path: Path,
+    content_type: str,
+    *,
+    concurrency: int,
+    duration_s: float,
+    max_requests: int,
+    grace_s: float,
+) -> LoadResult:
+    """Run one load in a separate process of this interpreter; what it measured."""
+    argv = [sys.executable, __file__, f"--url={url}", f"--body={body_path}", f"--content-type={content_type}"]
+    argv += [f"--concurrency={concurrency}", f"--duration={duration_s}", f"--max-requests={max_requests}"]
+    argv += [f"--grace={grace_s}"]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=duration_s + grace_s + 60)
+    except subprocess.TimeoutExpired as error:
+        raise LoadgenError(f"harness/loadgen.py did not finish: {error}") from None
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        raise LoadgenError(f"harness/loadgen.py exited {done.returncode}: {done.stderr.strip()[-2000:]}")
+    return LoadResult(**json.loads(lines[-1]))
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -98,8 +131,10 @@ async def run_load(
     max_requests: int,
     grace_s: float,
     request_timeout_s: float,
+    on_reply: Callable[[float, float, int], None] | None = None,
 ) -> LoadResult:
-    """Drive the URL closed-loop and return what was measured (see the module docstring)."""
+    """Drive the URL closed-loop and return what was measured (see the module docstring);
+    `on_reply(seconds since the start, latency ms, status)` sees every request as it ends."""
     host, port, request = build_request(url, body, content_type)
     result = LoadResult()
     latencies: list[float] = []
@@ -120,6 +155,8 @@ async def run_load(
                 result.first_error = result.first_error or f"{type(error).__name__}: {error}"
             done = time.perf_counter()
             last_done = done
+            if on_reply is not None:
+                on_reply(done - start, (done - began) * 1e3, status)
             result.status_counts[str(status)] = result.status_counts.get(str(status), 0) + 1
             if 200 <= status < 300:
                 result.ok += 1

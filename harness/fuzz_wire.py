@@ -1,8 +1,7 @@
 """Fuzz requests over raw sockets: `request_bytes` and `send`, broken HTTP framing with the reply
 each must get (`abuse_cases`), and a watch on the server's workers (`WorkerWatch`).
 
-Shared by tests/scoring/test_fuzz_http.py and bench/fuzz_http.py (here for the reason
-bench/fuzz_cases.py gives).
+Shared by tests/scoring/test_fuzz_http.py and harness/fuzz_http.py.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from bench.fuzz_cases import IMAGE_PIXELS, MAX_BATCH, UINT8_CT, Case
+from harness.fuzz_cases import IMAGE_PIXELS, MAX_BATCH, UINT8_CT, Case
 
 SEND_TIMEOUT_S = 60.0  # a server that waits for bytes that never come fails the case, not the run
 # gunicorn's log lines when a worker dies, is killed or replaced (arbiter.py, workers/base.py).
@@ -134,7 +133,7 @@ def abuse_cases(draw: st.DrawFn, port: int) -> AbuseCase:
         return AbuseCase(how, data, 400, "content-length", half_close=True)
     if how == "unknown transfer-encoding":
         # Codings gunicorn knows but refuses here (400). Unknown ones (br, x-...) it answers 501
-        # itself, before the app (RFC 9112 §6.1): bench/fuzz_http.py reports those on their own.
+        # itself, before the app (RFC 9112 §6.1): harness/fuzz_http.py reports those on their own.
         coding = draw(st.sampled_from(["gzip", "deflate", "identity", "compress"]))
         data = f"{head}Transfer-Encoding: {coding}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
         return AbuseCase(how, data, 400, "transfer-encoding", half_close=True)

@@ -1,4 +1,5 @@
-"""What /proc says about processes the benchmarks started (stdlib only: both environments use it)."""
+"""What /proc says about processes a benchmark or the HTTP fuzz started (stdlib only: both
+environments use it)."""
 
 from __future__ import annotations
 

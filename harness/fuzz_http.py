@@ -1,6 +1,6 @@
 """Benchmark-size HTTP fuzz of the entry script in a real azmlinfsrv: prints figures, asserts nothing.
 
-    .venv-scoring/bin/python -m bench.fuzz_http --model-dir artifacts/model [--cases 10000] [--workers 2]
+    .venv-scoring/bin/python -m harness.fuzz_http --model-dir artifacts/model [--cases 10000] [--workers 2]
         [--path scoring_uri|direct]
 
 `--path scoring_uri` (the default): the local target's service, deployed by the real LocalBackend
@@ -10,8 +10,8 @@ azmlinfsrv started with those limits in its environment, fuzzed on its own port 
 `--entry-script` may name a candidate fix's copy).
 
 Sends `--cases` requests drawn by hypothesis from the same generators the tests use
-(bench/fuzz_cases.py `cases()`: random and near-valid bodies, content types, methods,
-oversized and chunked bodies; bench/fuzz_wire.py `abuse_cases()`: broken HTTP framing) and prints:
+(harness/fuzz_cases.py `cases()`: random and near-valid bodies, content types, methods,
+oversized and chunked bodies; harness/fuzz_wire.py `abuse_cases()`: broken HTTP framing) and prints:
 
     cases, replies by status, 5xx count, 4xx count, contract mismatches (wrong status, or a
     rejection whose message does not name the problem), worker crashes/restarts (the gunicorn
@@ -44,8 +44,10 @@ from urllib.parse import urlsplit
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from bench.fuzz_cases import FLOAT32_CT, JSON_CT, MAX_BATCH, MAX_BODY, Case, cases, check_reply
-from bench.fuzz_wire import (
+from deployment.local_handle import LocalHandle
+from deployment.settings import ScoringSettings
+from harness.fuzz_cases import FLOAT32_CT, JSON_CT, MAX_BATCH, MAX_BODY, Case, cases, check_reply
+from harness.fuzz_wire import (
     AbuseCase,
     WorkerWatch,
     abuse_cases,
@@ -54,11 +56,9 @@ from bench.fuzz_wire import (
     request_bytes,
     send,
 )
-from bench.local_service import local_service
-from bench.procfs import rss_kib
-from deployment.inference_server import InferenceServer
-from deployment.local_handle import LocalHandle
-from deployment.settings import ScoringSettings
+from harness.local_service import local_service
+from harness.procfs import rss_kib
+from harness.server import InferenceServer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENTRY_SCRIPT = PROJECT_ROOT / "model_service" / "score.py"

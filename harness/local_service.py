@@ -6,7 +6,7 @@ local stack) into a state directory, and deleted again however the block ends.
         urllib.request.urlopen(live.scoring_uri, data=...)
 
 Importable from both environments: the local backend's modules are standard library only (the
-scoring one has no pulumi); `infra/` is put on sys.path by bench/__init__.py, as the provider
+scoring one has no pulumi); `infra/` is put on sys.path by harness/__init__.py, as the provider
 host has it.
 """
 
