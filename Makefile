@@ -63,6 +63,7 @@ lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest -q -p no:cacheprovider tests/infra/test_import_rules.py  # docs/architecture.md's import table
+	$(PY) -m mypy  # infra/, as pyproject's [tool.mypy] says
 
 # The scoring tests need TensorFlow, the rest needs pulumi and azureml-core: one run per env.
 test-scoring: venvs

@@ -45,10 +45,10 @@ if cfg.target in ("azure", "azure-v2"):
         if existing is not None
         else azure_native.authorization.get_client_config().subscription_id
     )
-    if cfg.name_suffix is None:  # global names unique per deployer: mix in the subscription
-        suffix = default_name_suffix(pulumi.get_project(), cfg.stack, subscription)
-        cfg = dataclasses.replace(cfg, name_suffix=suffix)
-    names = stack_names(cfg.name_prefix, cfg.stack, cfg.name_suffix)
+    # Global names unique per deployer: without nameSuffix, mix in the subscription.
+    suffix = cfg.name_suffix or default_name_suffix(pulumi.get_project(), cfg.stack, subscription)
+    cfg = dataclasses.replace(cfg, name_suffix=suffix)
+    names = stack_names(cfg.name_prefix, cfg.stack, suffix)
     cluster_opts = None
     invoke_opts = None
     if existing is not None:
@@ -128,7 +128,7 @@ else:
 if cfg.target in ("azure", "azure-v2"):
     pulumi.export("cluster_name", cluster.cluster_name)
     pulumi.export("compute_name", cluster.compute_name)
-    if getattr(cluster, "kubeconfig", None) is not None:  # not for an adopted cluster: not ours
+    if cluster.kubeconfig is not None:  # not for an adopted cluster: not ours
         pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("target", cfg.target)
 pulumi.export("service_name", cfg.service_name)

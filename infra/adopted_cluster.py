@@ -45,6 +45,7 @@ class AdoptedCluster(pulumi.ComponentResource):
     cluster_id: pulumi.Output[str]
     compute_name: pulumi.Output[str]
     serving_on: list[pulumi.Resource]
+    kubeconfig = None  # not this stack's cluster: its credentials are its owner's to give
 
     def __init__(
         self, name: str, args: AdoptedClusterArgs, opts: pulumi.ResourceOptions | None = None

@@ -91,19 +91,21 @@ def read_adopted_pool(
     existing = cfg.cluster.existing
     assert existing is not None
     compute = None
+    value: str | None
     if existing.compute_name is not None:
-        key, value = "cluster.existing.computeName", existing.compute_name
+        name = existing.compute_name
+        key, value = "cluster.existing.computeName", name
         compute = _read(
             key,
             value,
             f"compute {value} of workspace {workspace_name}",
-            lambda: reads.compute(workspace_resource_group, workspace_name, value),
+            lambda: reads.compute(workspace_resource_group, workspace_name, name),
         )
-        cluster_id = _adopted_compute_cluster(key, value, compute, cfg.target, workspace_name)
+        cluster_id = _adopted_compute_cluster(key, name, compute, cfg.target, workspace_name)
     else:
         key, value = "cluster.existing.clusterId", existing.cluster_id
-        assert value is not None
-        cluster_id = value
+        assert existing.cluster_id is not None  # config_existing_cluster: one of the two is set
+        cluster_id = existing.cluster_id
     match = _CLUSTER_ID.fullmatch(cluster_id)
     assert match is not None  # the config rule, or _adopted_compute_cluster, checked the form
     if match["subscription"].lower() != workspace_subscription.lower():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from config_reader import Cast, Reader, boolean, choices, text, whole_number
 from config_types import (
@@ -55,7 +56,8 @@ def read_cluster(
     ssl = _ssl(reader, secret_keys)
     if invalid:
         return None
-    cluster = ClusterConfig(**fields, ssl=ssl, existing=existing, **({"vm_size": vm_size} if vm_size else {}))
+    given: dict[str, Any] = {**fields, **({"vm_size": vm_size} if vm_size else {})}
+    cluster = ClusterConfig(**given, ssl=ssl, existing=existing)
     if ssl is not None and ssl.leaf_domain_label and cluster.load_balancer_type == "InternalLoadBalancer":
         # Azure ML issues the Microsoft certificate for a public name only.
         reader.fail(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from config_reader import Cast, Reader, boolean, number, path_under, whole_number
 from deployment.settings import Autoscale, ServiceSettings
@@ -53,7 +54,8 @@ def read_service(reader: Reader) -> ServiceSettings | None:
         )
     if reader.changed(before):
         return None
-    return ServiceSettings(**fields, autoscale=autoscale, **({"auth": auth} if auth else {}))
+    given: dict[str, Any] = {**fields, **({"auth": auth} if auth else {})}
+    return ServiceSettings(**given, autoscale=autoscale)
 
 
 def _auth(reader: Reader) -> str | None:

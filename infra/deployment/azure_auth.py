@@ -34,9 +34,13 @@ PROBE_TIMEOUT_S = 20.0  # a token normally comes within a few seconds; `az` itse
 class AuthSdk(Protocol):
     """The three azureml-core authentication classes (the real module or a test double)."""
 
-    ServicePrincipalAuthentication: Callable[..., Any]
-    MsiAuthentication: Callable[..., Any]
-    AzureCliAuthentication: Callable[..., Any]
+    # Read-only members (properties): a frozen dataclass or a module satisfies them.
+    @property
+    def ServicePrincipalAuthentication(self) -> Callable[..., Any]: ...
+    @property
+    def MsiAuthentication(self) -> Callable[..., Any]: ...
+    @property
+    def AzureCliAuthentication(self) -> Callable[..., Any]: ...
 
 
 class AzureAuthError(Exception):

@@ -76,7 +76,8 @@ def validate_inputs(news: Mapping[str, Any]) -> list[Problem]:
         if not _is_unknown(autoscale):
             problems += _apply(values.AUTOSCALE, autoscale, "settings.autoscale.")
             low, high = autoscale.get("min_replicas"), autoscale.get("max_replicas")
-            if _number(low) is not None and _number(high) is not None and low > high:
+            low_n, high_n = _number(low), _number(high)
+            if low_n is not None and high_n is not None and low_n > high_n:
                 problems.append(
                     ("settings.autoscale", f"min_replicas {low!r} is above max_replicas {high!r}")
                 )
@@ -105,7 +106,7 @@ def _scoring_problems(settings: Any) -> list[Problem]:
     }
     problems += _apply(required, settings, "scoring.") + _apply(optional, settings, "scoring.")
     max_batch = settings.get("max_batch")
-    if _is_unknown(max_batch) or scoring.RULES["max_batch"].refuses(max_batch):
+    if max_batch is None or _is_unknown(max_batch) or scoring.RULES["max_batch"].refuses(max_batch):
         return problems  # the warm-up sizes are checked against a valid limit only
     problems += _apply({"warmup_batches": scoring.warmup_batches_rule(int(max_batch))}, settings, "scoring.")
     return problems

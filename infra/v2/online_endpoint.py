@@ -284,10 +284,9 @@ def _traffic_steps(
     previous: pulumi.Resource = deployment
     for percent in rollout.steps:
         last = percent == rollout.steps[-1]
-        template = pulumi.Output.all(
-            args.workspace_name, endpoint.name, args.compute_id, args.location
-        ).apply(
-            lambda values, percent=percent: traffic_template(
+
+        def template_at(values: list[Any], percent: int = percent) -> dict[str, Any]:
+            return traffic_template(
                 workspace=values[0],
                 endpoint=values[1],
                 location=values[3],
@@ -296,7 +295,10 @@ def _traffic_steps(
                 tags=args.tags,
                 traffic=rollout.traffic_at(percent),
             )
-        )
+
+        template = pulumi.Output.all(
+            args.workspace_name, endpoint.name, args.compute_id, args.location
+        ).apply(template_at)
         suffix = "" if last else f"-{percent}"
         previous = resources.Deployment(
             f"{name}-traffic{suffix}",

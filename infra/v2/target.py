@@ -108,6 +108,7 @@ def declare_online_target(
         environment_variables=server_variables(service, cfg.scoring),
     )
     spec = assets.versions.spec(settings.spec_fields())
+    assert cfg.name_suffix is not None  # __main__.py sets the default before the targets are wired
     endpoint = endpoint_name(cfg.service_name, cfg.name_suffix)
     # Plain names, known before anything exists, so the read works in the first preview too.
     existing = cfg.existing_workspace
