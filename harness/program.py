@@ -39,6 +39,7 @@ PROGRAM = PROJECT_ROOT / "infra" / "__main__.py"
 PROJECT = "aml-gpu-inference"
 MODEL_DEPLOYMENT_TYPE = "pulumi-python:dynamic/amlgpu:ModelDeployment"
 DETACHMENT_TYPE = "pulumi-python:dynamic/amlgpu:ComputeDetachment"
+TRAFFIC_DRAIN_TYPE = "pulumi-python:dynamic/amlgpu:TrafficDrain"
 # Type tokens of the Azure resources the program registers: the tests' vocabulary.
 CLUSTER = "azure-native:containerservice:ManagedCluster"
 COMPUTE = "azure-native:machinelearningservices:Compute"

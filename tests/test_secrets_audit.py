@@ -36,6 +36,7 @@ from harness.program import (
     FAKE_ENDPOINT_KEYS,
     FAKE_KUBECONFIG,
     MODEL_DEPLOYMENT_TYPE,
+    TRAFFIC_DRAIN_TYPE,
     ProgramRun,
     run_program,
     stack_config,
@@ -58,6 +59,7 @@ KEY_OUTPUTS = ("primary_key", "secondary_key")
 PICKLED_CLASSES = {
     MODEL_DEPLOYMENT_TYPE: ("deployment.provider", "ModelDeploymentProvider"),
     DETACHMENT_TYPE: ("deployment.detach_provider", "ComputeDetachmentProvider"),
+    TRAFFIC_DRAIN_TYPE: ("deployment.drain_provider", "TrafficDrainProvider"),
 }
 
 
@@ -189,10 +191,10 @@ def test_the_pickled_provider_holds_no_credential(stack: str, runs: dict[str, Pr
     """`__provider` is base64 of the dill pickle the engine keeps in the state and hands every
     provider host: it must be the class by reference, with nothing of the environment in it.
     Every pickle a stack registers is audited: the model deployment's (not on azure-v2) and, on
-    the Azure targets, the compute detachment's."""
+    the Azure targets, the compute detachment's; on azure-v2 the traffic drain's."""
     pickled = [reg for reg in runs[stack].registrations if "__provider" in reg.inputs]
     target = _target(stack)
-    expected = ([] if target == V2_TARGET else [MODEL_DEPLOYMENT_TYPE]) + (
+    expected = ([TRAFFIC_DRAIN_TYPE] if target == V2_TARGET else [MODEL_DEPLOYMENT_TYPE]) + (
         [] if target in (None, "local") else [DETACHMENT_TYPE]
     )
     assert sorted(registration.type for registration in pickled) == sorted(expected)

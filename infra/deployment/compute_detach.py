@@ -91,27 +91,42 @@ def detach_compute(
         return True
     if response.status_code != 202:
         raise DetachError(f"detaching compute {compute_id}: {_status(response)}")
+    wait_for_operation(
+        response, f"detaching compute {compute_id}", headers, http, timeout_s, poll_interval_s, sleep
+    )
+    return True
+
+
+def wait_for_operation(
+    response: requests.Response,
+    what: str,
+    headers: Mapping[str, str],
+    http: Http,
+    timeout_s: float,
+    poll_interval_s: float,
+    sleep: Callable[[float], None],
+) -> None:
+    """Follow ARM's asynchronous operation that `response` (a 201/202) started until it ends;
+    DetachError, naming `what`, when it fails or outlasts `timeout_s`."""
     monitor = response.headers.get("Azure-AsyncOperation") or response.headers.get("Location")
     if not monitor:
-        raise DetachError(f"detaching compute {compute_id}: 202 without Azure-AsyncOperation or Location")
+        raise DetachError(f"{what}: {response.status_code} without Azure-AsyncOperation or Location")
     deadline = time.monotonic() + timeout_s
     while True:
         delay = _retry_after(response, poll_interval_s)
         if time.monotonic() + delay > deadline:
-            raise DetachError(f"detaching compute {compute_id}: not finished after {timeout_s:g} s")
+            raise DetachError(f"{what}: not finished after {timeout_s:g} s")
         sleep(delay)
         response = http("GET", monitor, headers=dict(headers), timeout=HTTP_TIMEOUT_S)
         if response.status_code == 202:
             continue
         if response.status_code in (200, 204, 404) and not _body_status(response):
-            return True  # a Location monitor answers 200/204 (or the compute's 404) when done
+            return  # a Location monitor answers 200/204 (or the resource's 404) when done
         state = _body_status(response)
         if response.status_code >= 400 or state in FINAL_FAILURE:
-            raise DetachError(
-                f"detaching compute {compute_id}: {state or _status(response)}: {_error(response)}"
-            )
+            raise DetachError(f"{what}: {state or _status(response)}: {_error(response)}")
         if state == FINAL_SUCCESS:
-            return True
+            return
 
 
 def remove_legacy_router(kubeconfig: str, *, http: Http = requests.request) -> list[str]:

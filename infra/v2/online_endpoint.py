@@ -37,6 +37,7 @@ from pulumi_azure_native import resources
 from aliases import drop_api_version_aliases
 from v2.assets import SCORING_SCRIPT
 from v2.rollout import SPEC_TAG, Rollout
+from v2.traffic_drain import TrafficDrain
 
 ENDPOINT_API_VERSION = "2025-12-01"  # the one pulumi-azure-native 3.24 uses for OnlineEndpoint
 ENDPOINT_DESCRIPTION = "MNIST DNN on GPU (Kubernetes online endpoint)"
@@ -143,7 +144,15 @@ class OnlineService(pulumi.ComponentResource):
             ),
         )
         deployment = _deployment(name, args, endpoint, common, self)
-        _traffic_steps(name, args, endpoint, deployment, self)
+        last_step = _traffic_steps(name, args, endpoint, deployment, self)
+        # Deleted before the deployment and the steps: destroy drains the traffic first.
+        self.drain = TrafficDrain(
+            f"{name}-traffic-drain",
+            endpoint,
+            ENDPOINT_API_VERSION,
+            after=[deployment, last_step],
+            parent=self,
+        )
 
         if args.auth_mode == "Key":
             keys = ml.list_online_endpoint_keys_output(
@@ -275,9 +284,9 @@ def _traffic_steps(
     endpoint: ml.OnlineEndpoint,
     deployment: ml.OnlineDeployment,
     parent: pulumi.Resource,
-) -> None:
-    """One ARM deployment per step, each after the previous. The last step (all traffic to the
-    target) is always declared. The intermediate ones are declared for every configured
+) -> pulumi.Resource:
+    """One ARM deployment per step, each after the previous; the last is returned. The last step
+    (all traffic to the target) is always declared. The intermediate ones are declared for every configured
     percentage, so an unchanged stack previews as no change: outside a rollout they keep what
     they last applied (ignore_changes) and apply nothing new."""
     rollout = args.rollout
@@ -314,3 +323,4 @@ def _traffic_steps(
                 ignore_changes=[] if last or rollout.rolling else ["properties"],
             ),
         )
+    return previous

@@ -3,11 +3,7 @@ ARM and a cluster's Kubernetes API: the requests it sends, the polling, the rout
 
 from __future__ import annotations
 
-import json
 import re
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -29,49 +25,6 @@ COMPUTE_ID = (
     "Microsoft.MachineLearningServices/workspaces/mlw/computes/gpu"
 )
 TOKEN = "Bearer not-a-real-token"
-
-
-class FakeAzure:
-    """Scripted answers per (method, path); every request recorded with its query and headers."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, str, dict[str, str]]] = []
-        self.answers: dict[tuple[str, str], list[tuple[int, dict[str, str], object]]] = {}
-
-    def answer(self, method: str, path: str, *replies: tuple[int, dict[str, str], object]) -> None:
-        self.answers[(method, path)] = list(replies)
-
-
-@pytest.fixture
-def azure() -> Iterator[tuple[FakeAzure, str]]:
-    fake = FakeAzure()
-
-    class Handler(BaseHTTPRequestHandler):
-        def _reply(self) -> None:
-            path, _, _query = self.path.partition("?")
-            fake.requests.append((self.command, self.path, dict(self.headers)))
-            replies = fake.answers.get((self.command, path)) or [(404, {}, {"error": {"code": "NotFound"}})]
-            status, headers, body = replies.pop(0) if len(replies) > 1 else replies[0]
-            data = json.dumps(body).encode() if body is not None else b""
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value.replace("{base}", base))
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_DELETE = _reply
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    base = f"http://127.0.0.1:{server.server_port}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield fake, base
-    finally:
-        server.shutdown()
 
 
 def test_the_delete_carries_the_detach_action_and_polls_to_success(azure):

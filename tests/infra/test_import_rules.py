@@ -47,8 +47,10 @@ LAYERS: dict[str, Layer] = {
     "the adopted pool's reads": Layer(("adopted_pool.py",), CONFIG, ("pulumi", "pulumi_azure_native")),
     "capacity_report.py, quota.py": Layer(("capacity_report.py", "quota.py"), (*CONFIG, "quota")),
     "cost/": Layer(("cost/*.py",), (*CONFIG, "cost", "cost.*"), ("yaml",)),
-    "the detach step's resource": Layer(
-        ("compute_detachment.py",), ("deployment.compute_detach", "deployment.detach_provider"), AZURE_SDKS
+    "the dynamic resources' declarations (the detach and drain steps)": Layer(
+        ("compute_detachment.py", "v2/traffic_drain.py"),
+        ("deployment.compute_detach", "deployment.detach_provider", "deployment.drain_provider"),
+        AZURE_SDKS,
     ),
     "v1 and shared components": Layer(
         ("workspace.py", "gpu_aks.py", "gpu_cluster.py", "aks_attach.py", "adopted_cluster.py", "aliases.py"),

@@ -23,6 +23,7 @@ from harness.program import (
     FAKE_WORKSPACE_GUID,
     MODEL_DEPLOYMENT_TYPE,
     PROJECT_ROOT,
+    TRAFFIC_DRAIN_TYPE,
     AzureMocks,
     ProgramRun,
     Registration,
@@ -538,3 +539,11 @@ def test_a_stack_tag_change_alone_does_not_put_the_live_deployment(first: Progra
     deployment = first.one(DEPLOYMENT)
     assert set(deployment.inputs["tags"]) == {"owner", "expires-on", SPEC_TAG}
     assert sorted(deployment.ignore_changes) == ['tags["expires-on"]', 'tags["owner"]']
+
+
+def test_destroy_drains_the_traffic_before_any_deployment_or_step_is_deleted(first: ProgramRun):
+    drain = first.one(TRAFFIC_DRAIN_TYPE)
+    assert drain.inputs["api_version"] == "2025-12-01"
+    # The engine deletes in reverse dependency order: what the drain waits for goes after it.
+    for waited in (first.one(DEPLOYMENT), first.one(ENDPOINT), *first.of_type(TRAFFIC)):
+        assert first.depends_transitively(drain, waited), waited.name
