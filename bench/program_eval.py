@@ -43,7 +43,7 @@ def main() -> None:
     import pulumi_kubernetes as k8s
 
     import deployment.resource  # noqa: F401
-    import gpu_cluster
+    import v1.gpu_cluster as gpu_cluster
     import workspace
     from harness.program import run_program, stack_config
 

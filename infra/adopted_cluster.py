@@ -24,10 +24,10 @@ import pulumi_kubernetes as k8s
 from pulumi_azure_native import containerservice
 
 from adopted_pool import AdoptedPool
-from aks_attach import AksAttachArgs, declare_aks_attach
 from aliases import drop_api_version_aliases
 from compute_detachment import ComputeDetachment
 from gpu_aks import first_kubeconfig
+from v1.aks_attach import AksAttachArgs, declare_aks_attach
 
 ADOPTED_CLUSTER_TYPE = "amlgpu:azure:AdoptedCluster"
 

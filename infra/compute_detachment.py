@@ -1,6 +1,6 @@
 """`ComputeDetachment`: the step that detaches an Azure ML compute when the stack drops it.
 
-Every compute the program attaches (v1 AKS in aks_attach.py, v2 Kubernetes in
+Every compute the program attaches (v1 AKS in v1/aks_attach.py, v2 Kubernetes in
 v2/kubernetes_compute.py) is declared `retain_on_delete`, because azure-native's DELETE omits
 the query parameter the service requires (deployment/compute_detach.py says which and why), and
 gets one of these, which depends on it. So the engine deletes this first, on destroy and when the

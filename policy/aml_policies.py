@@ -117,7 +117,7 @@ def missing_tag_violations(resource_type: str, props: Mapping[str, Any]) -> list
 def _is_attached_compute(resource_type: str, props: Mapping[str, Any]) -> bool:
     """An attached compute (v1 AKS, v2 Kubernetes) sends no tags: Azure refuses to update an
     attached compute (Azure/azureml-examples#3030), so a tag change must not PUT it again
-    (infra/aks_attach.py, infra/v2/kubernetes_compute.py). The cluster carries the tags and the bill."""
+    (infra/v1/aks_attach.py, infra/v2/kubernetes_compute.py). The cluster carries the tags and the bill."""
     properties = props.get("properties") or {}
     return resource_type == COMPUTE and properties.get("computeType") in ATTACHED_COMPUTE_TYPES
 

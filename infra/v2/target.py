@@ -1,15 +1,17 @@
 """The azure-v2 target wired from the stack config: cluster and compute, assets, the rollout plan
 read from what the endpoint serves now, and the online service. `__main__.py` calls
-`declare_online_target` and exports what it returns.
+`declare_azure_v2_target` and exports what it returns.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
-from adopted_cluster import AdoptedCluster
+from adopted_cluster import AdoptedCluster, AdoptedClusterArgs
+from azure_base import AzureBase, cluster_exports
 from config import StackConfig
 from deployment.azure_environment import server_variables
 from gpu_aks import GPU_POOL_NAME, GpuAksArgs
@@ -140,3 +142,22 @@ def declare_online_target(
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=compute.serving_on)),
     )
     return OnlineTarget(compute, assets, online, rollout, endpoint)
+
+
+def declare_azure_v2_target(base: AzureBase) -> dict[str, Any]:
+    """The azure-v2 target on the `AzureBase`, and what it exports (the keys are secrets already)."""
+    pool = base.adopted_pool
+    adopted = None if pool is None else AdoptedCluster("gpu", AdoptedClusterArgs(pool), base.cluster_opts)
+    online = declare_online_target(base.cfg, base.names, base.workspace, base.cluster_opts, adopted)
+    service = online.service
+    return {
+        **cluster_exports(online.compute),
+        "endpoint_name": online.endpoint_name,
+        "live_colour": online.rollout.live or "",
+        "serving_colour": online.rollout.target,
+        "model_version": online.assets.versions.model,
+        **{
+            output: getattr(service, output)
+            for output in ("scoring_uri", "swagger_uri", "primary_key", "secondary_key")
+        },
+    }

@@ -53,8 +53,20 @@ LAYERS: dict[str, Layer] = {
         AZURE_SDKS,
     ),
     "v1 and shared components": Layer(
-        ("workspace.py", "gpu_aks.py", "gpu_cluster.py", "aks_attach.py", "adopted_cluster.py", "aliases.py"),
-        (*COMPONENT_HELPERS, "gpu_aks", "aks_attach", "compute_detachment", "adopted_pool"),
+        (
+            "workspace.py",
+            "gpu_aks.py",
+            "v1/gpu_cluster.py",
+            "v1/aks_attach.py",
+            "adopted_cluster.py",
+            "aliases.py",
+        ),
+        (*COMPONENT_HELPERS, "gpu_aks", "v1.aks_attach", "compute_detachment", "adopted_pool"),
+        AZURE_SDKS,
+    ),
+    "the targets' wiring (what __main__.py dispatches to)": Layer(
+        ("azure_base.py", "service_deployment.py", "v1/target.py", "v1/__init__.py", "v2/target.py"),
+        tuple(f"{name}*" for name in sorted(OURS)),
         AZURE_SDKS,
     ),
     "naming.py": Layer(("naming.py",), ()),

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import machinelearningservices
 
-from aks_attach import AksAttachArgs, declare_aks_attach
 from aliases import drop_api_version_aliases
 from compute_detachment import ComputeDetachment
 from gpu_aks import GpuAksArgs, declare_gpu_aks
+from v1.aks_attach import AksAttachArgs, declare_aks_attach
 
 
 @dataclass
