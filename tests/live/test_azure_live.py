@@ -169,16 +169,12 @@ def _apply_updates(stack: Any, auto: Any) -> None:
             _score(outputs["scoring_uri"], outputs["primary_key"])
 
 
-def test_up_query_destroy_leaves_no_resource_group(tmp_path: Path):
+def _throwaway_stack(stack_name: str, state_dir: Path) -> Any:
+    """The Automation API stack of Pulumi.<stack_name>.yaml, its state in a file backend."""
     from pulumi import automation as auto
 
-    stack_name = f"live{uuid.uuid4().hex[:6]}"
-    stack_file = PROJECT_ROOT / f"Pulumi.{stack_name}.yaml"
-    stack_file.write_text(
-        yaml.safe_dump({"config": _stack_config(os.environ.get("AMLGPU_LIVE_LOCATION", "eastus"))})
-    )
     env = {
-        "PULUMI_BACKEND_URL": f"file://{tmp_path}",
+        "PULUMI_BACKEND_URL": f"file://{state_dir}",
         "PULUMI_CONFIG_PASSPHRASE": "",  # throwaway stack: the state holds keys only as secrets
         "ARM_SUBSCRIPTION_ID": os.environ["AZURE_SUBSCRIPTION_ID"],
     }
@@ -189,11 +185,22 @@ def test_up_query_destroy_leaves_no_resource_group(tmp_path: Path):
             env[arm_name] = os.environ[name]
     root = _pulumi_root()
     command = auto.PulumiCommand(root=str(root)) if root else None
-    stack = auto.create_or_select_stack(
+    return auto.create_or_select_stack(
         stack_name=stack_name,
         work_dir=str(PROJECT_ROOT),
         opts=auto.LocalWorkspaceOptions(env_vars=env, pulumi_command=command),
     )
+
+
+def test_up_query_destroy_leaves_no_resource_group(tmp_path: Path):
+    from pulumi import automation as auto
+
+    stack_name = f"live{uuid.uuid4().hex[:6]}"
+    stack_file = PROJECT_ROOT / f"Pulumi.{stack_name}.yaml"
+    stack_file.write_text(
+        yaml.safe_dump({"config": _stack_config(os.environ.get("AMLGPU_LIVE_LOCATION", "eastus"))})
+    )
+    stack = _throwaway_stack(stack_name, tmp_path)
     resource_group = None
     try:
         up = stack.up(on_output=print)
@@ -241,30 +248,13 @@ AKS_API_VERSION = "2025-05-01"
 @pytest.mark.skipif(not ADOPT_CLUSTER_ID, reason="live adoption case: no AMLGPU_LIVE_ADOPT_CLUSTER_ID")
 def test_adopted_cluster_outlives_destroy(tmp_path: Path):
     from azure.mgmt.resource import ResourceManagementClient
-    from pulumi import automation as auto
 
     stack_name = f"liveadopt{uuid.uuid4().hex[:6]}"
     config = _stack_config(os.environ.get("AMLGPU_LIVE_LOCATION", "eastus"))
     config["aml-gpu-inference:cluster"] = {"existing": {"clusterId": ADOPT_CLUSTER_ID}, "purpose": "DevTest"}
     stack_file = PROJECT_ROOT / f"Pulumi.{stack_name}.yaml"
     stack_file.write_text(yaml.safe_dump({"config": config}))
-    env = {
-        "PULUMI_BACKEND_URL": f"file://{tmp_path}",
-        "PULUMI_CONFIG_PASSPHRASE": "",
-        "ARM_SUBSCRIPTION_ID": os.environ["AZURE_SUBSCRIPTION_ID"],
-    }
-    for name, arm_name in zip(
-        SERVICE_PRINCIPAL, ("ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_CLIENT_SECRET"), strict=True
-    ):
-        if os.environ.get(name):
-            env[arm_name] = os.environ[name]
-    root = _pulumi_root()
-    command = auto.PulumiCommand(root=str(root)) if root else None
-    stack = auto.create_or_select_stack(
-        stack_name=stack_name,
-        work_dir=str(PROJECT_ROOT),
-        opts=auto.LocalWorkspaceOptions(env_vars=env, pulumi_command=command),
-    )
+    stack = _throwaway_stack(stack_name, tmp_path)
     try:
         ops = _ops_by_type(stack)
         assert CLUSTER not in ops, f"an adopted cluster must not be declared: {ops}"
