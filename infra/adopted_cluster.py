@@ -21,12 +21,11 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi_azure_native import containerservice
 
 from adopted_pool import AdoptedPool
 from aliases import drop_api_version_aliases
 from compute_detachment import ComputeDetachment
-from gpu_aks import first_kubeconfig
+from gpu_aks import read_admin_kubeconfig
 from v1.aks_attach import AksAttachArgs, declare_aks_attach
 
 ADOPTED_CLUSTER_TYPE = "amlgpu:azure:AdoptedCluster"
@@ -80,12 +79,7 @@ class AdoptedCluster(pulumi.ComponentResource):
         )
 
     def admin_kubeconfig(self) -> pulumi.Output[str]:
-        credentials = containerservice.list_managed_cluster_admin_credentials_output(
-            resource_group_name=self.pool.resource_group,
-            resource_name=self.pool.cluster_name,
-            opts=pulumi.InvokeOutputOptions(parent=self),
-        )
-        return pulumi.Output.secret(credentials.kubeconfigs.apply(first_kubeconfig))
+        return read_admin_kubeconfig(self.pool.resource_group, self.pool.cluster_name, self)
 
     def kubernetes(self) -> k8s.Provider:
         """The provider for what the stack declares on the adopted cluster (one per component)."""

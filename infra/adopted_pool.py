@@ -54,7 +54,6 @@ class AdoptedPool:
     total_nodes: int  # in every pool of the cluster
     compute_name: str | None = None  # the adopted compute, where one is adopted
     compute_id: str | None = None
-    namespace: str | None = None  # an adopted Kubernetes compute's namespace (v2)
 
     def describe(self) -> str:
         return (
@@ -64,7 +63,8 @@ class AdoptedPool:
 
 
 class AzureReads:
-    """The two functions the lookup calls; the program's are azure-native's (tests pass others)."""
+    """The two azure-native functions the lookup calls, with the workspace's provider (under the
+    program's mocks, the fake Azure answers them)."""
 
     def __init__(self, invoke_opts: pulumi.InvokeOptions | None = None) -> None:
         self.opts = invoke_opts
@@ -137,7 +137,6 @@ def read_adopted_pool(
             f"({', '.join(GPU_SIZES)}): {where}",
         )
     count = int(profile.count or 0)
-    compute_props = (compute.properties or {}) if compute is not None else {}
     return AdoptedPool(
         cluster_id=cluster.id or cluster_id,
         cluster_name=cluster.name or match["name"],
@@ -150,7 +149,6 @@ def read_adopted_pool(
         total_nodes=sum(int(p.count or 0) for p in profiles),
         compute_name=existing.compute_name,
         compute_id=compute.id if compute is not None else None,
-        namespace=(compute_props.get("properties") or {}).get("namespace") if compute is not None else None,
     )
 
 

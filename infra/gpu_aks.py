@@ -122,12 +122,7 @@ def declare_gpu_aks(
             delete_before_replace=True,
         ),
     )
-    credentials = containerservice.list_managed_cluster_admin_credentials_output(
-        resource_group_name=args.resource_group_name,
-        resource_name=cluster.name,
-        opts=pulumi.InvokeOutputOptions(parent=parent),
-    )
-    admin_kubeconfig = pulumi.Output.secret(credentials.kubeconfigs.apply(first_kubeconfig))
+    admin_kubeconfig = read_admin_kubeconfig(args.resource_group_name, cluster.name, parent)
     kubernetes = k8s.Provider(
         f"{name}-k8s",
         kubeconfig=admin_kubeconfig,
@@ -150,6 +145,18 @@ def declare_gpu_aks(
         kubeconfig=user_kubeconfig,
         admin_kubeconfig=admin_kubeconfig,
     )
+
+
+def read_admin_kubeconfig(
+    resource_group_name: pulumi.Input[str], cluster_name: pulumi.Input[str], parent: pulumi.Resource
+) -> pulumi.Output[str]:
+    """The cluster's admin kubeconfig (a secret), for what the stack declares on the cluster."""
+    credentials = containerservice.list_managed_cluster_admin_credentials_output(
+        resource_group_name=resource_group_name,
+        resource_name=cluster_name,
+        opts=pulumi.InvokeOutputOptions(parent=parent),
+    )
+    return pulumi.Output.secret(credentials.kubeconfigs.apply(first_kubeconfig))
 
 
 def first_kubeconfig(configs: list) -> str:
