@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.gpu_check import detect, environment, http_load, report, stats
+from scripts.gpu_check import detect, environment, http_load, memory, report, stats
 from scripts.gpu_check.cli import parse_args
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -220,14 +220,14 @@ def test_a_batch_is_routed_as_the_workers_forward_says() -> None:
 
 def test_gpu_memory_per_pid_from_nvidia_smis_compute_apps() -> None:
     text = "101, 1234\n102, 980\n[Not Supported], 5\n\n101, 6\n"
-    assert http_load.parse_compute_apps(text) == {101: 1240, 102: 980}
+    assert memory.parse_compute_apps(text) == {101: 1240, 102: 980}
 
 
 def test_rss_from_proc_status() -> None:
     status = "Name:\tpython\nVmHWM:\t  700000 kB\nVmRSS:\t  650000 kB\n"
-    assert http_load.proc_status_kib(status, "VmRSS") == 650000
-    assert http_load.proc_status_kib(status, "VmHWM") == 700000
-    assert http_load.proc_status_kib(status, "VmSwap") is None
+    assert memory.proc_status_kib(status, "VmRSS") == 650000
+    assert memory.proc_status_kib(status, "VmHWM") == 700000
+    assert memory.proc_status_kib(status, "VmSwap") is None
 
 
 def test_the_workers_are_the_masters_children_and_their_memory_is_read() -> None:
@@ -235,13 +235,13 @@ def test_the_workers_are_the_masters_children_and_their_memory_is_read() -> None
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None and child.stdout.readline() == "up\n"  # running, not mid-exec
-        assert child.pid in http_load.children(os.getpid())
-        rss, peak = http_load.memory_mib(child.pid)
+        assert child.pid in memory.children(os.getpid())
+        rss, peak = memory.memory_mib(child.pid)
         assert rss is not None and peak is not None and 0 < rss <= peak
     finally:
         child.kill()
         child.wait()
-    assert http_load.memory_mib(child.pid) == (None, None)
+    assert memory.memory_mib(child.pid) == (None, None)
 
 
 def test_the_cpu_servers_hide_the_gpu_and_do_not_require_one() -> None:
