@@ -55,6 +55,11 @@ class AdoptedPool:
     compute_name: str | None = None  # the adopted compute, where one is adopted
     compute_id: str | None = None
 
+    @property
+    def other_pool_nodes(self) -> int:
+        """The cluster's nodes outside the pool, where the AzureML extension's pods may run."""
+        return self.total_nodes - self.node_count
+
     def describe(self) -> str:
         return (
             f"adopted cluster {self.cluster_name} (resource group {self.resource_group}, "
@@ -176,7 +181,7 @@ def check_adopted_fit(source: Mapping[str, Any], cfg: StackConfig, pool: Adopted
     with_adopted_pool); ConfigError names the service key, the numbers and the cluster and pool."""
     reader = nest(source)  # the config as set: a refused value is shown as the user wrote it
     checked_from = len(reader.problems)
-    check_pool(reader, cfg)
+    check_pool(reader, cfg, pool.other_pool_nodes)
     if cfg.cluster.existing is not None and cfg.cluster.existing.cluster_id is not None:
         check_fast_prod(reader, cfg.cluster)  # the attach this stack adds sends the purpose
     found = reader.problems[checked_from:]

@@ -69,7 +69,8 @@ def declare_azure_base(cfg: StackConfig, source: Mapping[str, Any], environ: Map
         cfg = with_adopted_pool(cfg, adopted_pool)
         check_adopted_fit(source, cfg, adopted_pool)
     # Before any resource: GPUs per phase, surge nodes, the vCPU quota (checked with credentials).
-    for level, line in capacity_lines(cfg, environ):
+    other_pool_nodes = adopted_pool.other_pool_nodes if adopted_pool is not None else 0
+    for level, line in capacity_lines(cfg, environ, other_pool_nodes=other_pool_nodes):
         (pulumi.log.warn if level == "warn" else pulumi.log.info)(line)
     # What the stack costs (docs/cost.md): a few lines in the engine's output, the hourly figure exported.
     estimate = estimate_stack(cfg, price_book_from_environment(environ))

@@ -71,9 +71,15 @@ def quota_verdict(
     return QuotaVerdict("info", f"vCPU quota of {family} in {location}: {numbers}: fits")
 
 
-def capacity_lines(cfg: StackConfig, environ: Mapping[str, str], read: QuotaReader = read_family_quota):
-    """(level, text) diagnostics for an Azure stack, the plan first; none on the local target."""
-    plan = stack_capacity_plan(cfg)
+def capacity_lines(
+    cfg: StackConfig,
+    environ: Mapping[str, str],
+    read: QuotaReader = read_family_quota,
+    other_pool_nodes: int = 0,
+):
+    """(level, text) diagnostics for an Azure stack, the plan first; none on the local target.
+    `other_pool_nodes`: an adopted cluster's nodes outside the pool (stack_capacity_plan)."""
+    plan = stack_capacity_plan(cfg, other_pool_nodes)
     if plan is None:
         return []
     existing = cfg.cluster.existing

@@ -6,7 +6,7 @@ from __future__ import annotations
 from config_cluster import check_service_fits_cluster
 from config_reader import Reader
 from config_types import ClusterConfig, StackConfig
-from rules.capacity import BLUE_GREEN, CapacityPlan, Pool, plan_capacity, shortfall_message
+from rules.capacity import BLUE_GREEN, CapacityPlan, Pool, plan_capacity, room_message, shortfall_message
 
 
 def pool_of(cluster: ClusterConfig) -> Pool:
@@ -21,8 +21,10 @@ def pool_of(cluster: ClusterConfig) -> Pool:
     )
 
 
-def stack_capacity_plan(cfg: StackConfig) -> CapacityPlan | None:
-    """The plan of an Azure stack (None on the local target, which has no pool)."""
+def stack_capacity_plan(cfg: StackConfig, other_pool_nodes: int | None = 0) -> CapacityPlan | None:
+    """The plan of an Azure stack (None on the local target, which has no pool).
+    `other_pool_nodes`: an adopted cluster's nodes outside the pool (the stack's own cluster has
+    none); where there are any, the AzureML extension's pods are not counted on the pool."""
     if cfg.target not in ("azure", "azure-v2"):
         return None
     service = cfg.service
@@ -34,23 +36,33 @@ def stack_capacity_plan(cfg: StackConfig) -> CapacityPlan | None:
         target=cfg.target,
         strategy=cfg.online.strategy if cfg.online is not None else None,
         autoscale_max_replicas=autoscale.max_replicas if autoscale.enabled else None,
+        cpu_cores=service.cpu_cores,
+        memory_gb=service.memory_gb,
+        other_pool_nodes=other_pool_nodes,
     )
 
 
-def check_capacity(reader: Reader, cfg: StackConfig) -> None:
+def check_capacity(reader: Reader, cfg: StackConfig, other_pool_nodes: int | None = 0) -> None:
     """Fail the config where a transition needs more GPUs than the pool has (the steady state is
-    config_cluster.check_service_fits_cluster's)."""
-    plan = stack_capacity_plan(cfg)
-    if plan is None or not plan.shortfalls:
+    config_cluster.check_service_fits_cluster's), or, GPUs being enough, where a phase's pods
+    don't fit the nodes by CPU or memory."""
+    plan = stack_capacity_plan(cfg, other_pool_nodes)
+    if plan is None:
+        return
+    if not plan.shortfalls:
+        if plan.room_shortfalls:
+            key, message = room_message(plan)
+            value = BLUE_GREEN if key == "rollout.strategy" else reader.raw(key)
+            reader.fail(key, value, message)
         return
     worst = max(plan.shortfalls, key=lambda phase: phase.gpus)
     value = BLUE_GREEN if worst.key == "rollout.strategy" else reader.raw(worst.key)
     reader.fail(worst.key, value, shortfall_message(plan, cfg.target))
 
 
-def check_pool(reader: Reader, cfg: StackConfig) -> None:
+def check_pool(reader: Reader, cfg: StackConfig, other_pool_nodes: int | None = 0) -> None:
     """The service fits the pool in its steady state (node size, GPUs) and in every transition."""
     before = len(reader.problems)
     check_service_fits_cluster(reader, cfg.service, cfg.cluster)
     if not reader.changed(before):  # the transitions are checked against a steady state that fits
-        check_capacity(reader, cfg)
+        check_capacity(reader, cfg, other_pool_nodes)

@@ -43,12 +43,11 @@ from aliases import drop_api_version_aliases
 from compute_detachment import ComputeDetachment
 from config import SslConfig
 from gpu_aks import GPU_POOL_NAME, GpuAksArgs, declare_gpu_aks
+from rules.extension_pods import router_ha
 
 EXTENSION_TYPE = "Microsoft.AzureML.Kubernetes"
 EXTENSION_NAMESPACE = "azureml"
 INSTANCE_TYPE_API = "amlarc.azureml.com/v1alpha1"
-# Below three nodes the router can't spread its HA replicas (the CLI turns HA off there too).
-ROUTER_HA_MIN_NODES = 3
 # Exactly what the compute sends; and what Azure reports back that it never sends.
 COMPUTE_REPLACE_ON = [
     "location",
@@ -68,7 +67,6 @@ COMPUTE_REFRESHED_ONLY = [
     "properties.properties.serviceBusConnectionString",
     "properties.properties.vcName",
 ]
-ROUTER_HA_MIN_NODES = 3
 
 
 def instance_type_spec(
@@ -117,7 +115,7 @@ def extension_settings(
         "enableTraining": "False",
         "enableInference": "True",
         "inferenceRouterServiceType": "LoadBalancer",
-        "inferenceRouterHA": str(node_count >= ROUTER_HA_MIN_NODES),
+        "inferenceRouterHA": str(router_ha(node_count)),
         "installNvidiaDevicePlugin": "False",  # gpu_aks.py's pinned plugin runs already
         "installPromOp": "True",
         "installVolcano": "False",  # the training scheduler; this cluster only serves
