@@ -227,6 +227,9 @@ class AzureMocks(pulumi.runtime.Mocks):
                 "storageAccount": storage,
                 "location": FAKE_WORKSPACE_LOCATION,
             }
+        if args.token == "azure-native:containerservice:getManagedCluster":
+            # The azure-v2 program reads its own live cluster's VM size; none exists yet.
+            return {}, [("", 'Status=404 Code="ResourceNotFound" (fake Azure: no such cluster)')]
         if args.token in (
             "azure-native:machinelearningservices:getOnlineEndpoint",
             "azure-native:machinelearningservices:getOnlineDeployment",

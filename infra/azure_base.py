@@ -2,6 +2,8 @@
 
 the subscription and the stack's names; for `cluster.existing`, the adopted pool read from Azure
 and checked (adopted_pool.py), which then stands in the config where a configured pool would;
+else, on azure-v2, the live cluster's VM size, which the config may not change
+(cluster_replacement.py);
 the capacity plan, the quota and the cost estimate as info diagnostics; and the workspace
 (created, or adopted in its own subscription). The targets (v1/target.py, v2/target.py) build on
 the `AzureBase` it returns.
@@ -19,8 +21,10 @@ import pulumi_azure_native as azure_native
 
 from adopted_pool import AdoptedPool, AzureReads, check_adopted_fit, read_adopted_pool, with_adopted_pool
 from capacity_report import capacity_lines
+from cluster_replacement import check_cluster_not_replaced
 from config import StackConfig
 from cost import describe, estimate_stack, price_book_from_environment, stack_output
+from gpu_aks import GPU_POOL_NAME
 from naming import StackNames, default_name_suffix, stack_names
 from workspace import MlWorkspace, MlWorkspaceArgs
 
@@ -68,6 +72,10 @@ def declare_azure_base(cfg: StackConfig, source: Mapping[str, Any], environ: Map
         )
         cfg = with_adopted_pool(cfg, adopted_pool)
         check_adopted_fit(source, cfg, adopted_pool)
+    else:
+        reads = AzureReads(invoke_opts)
+        group = existing.resource_group if existing else names.resource_group
+        check_cluster_not_replaced(cfg, group, names.cluster, GPU_POOL_NAME, reads.cluster, pulumi.log.warn)
     # Before any resource: GPUs per phase, surge nodes, the vCPU quota (checked with credentials).
     other_pool_nodes = adopted_pool.other_pool_nodes if adopted_pool is not None else 0
     for level, line in capacity_lines(cfg, environ, other_pool_nodes=other_pool_nodes):

@@ -44,7 +44,9 @@ LAYERS: dict[str, Layer] = {
         ("deployment", "deployment.*", "rules", "rules.*"),
         ("pulumi", "requests", "yaml", "azureml_inference_server_http", "gunicorn"),
     ),
-    "the adopted pool's reads": Layer(("adopted_pool.py",), CONFIG, ("pulumi", "pulumi_azure_native")),
+    "reads of live Azure at preview": Layer(
+        ("adopted_pool.py", "cluster_replacement.py"), CONFIG, ("pulumi", "pulumi_azure_native")
+    ),
     "capacity_report.py, quota.py": Layer(("capacity_report.py", "quota.py"), (*CONFIG, "quota")),
     "cost/": Layer(("cost/*.py",), (*CONFIG, "cost", "cost.*"), ("yaml",)),
     "the dynamic resources' declarations (the detach and drain steps)": Layer(
