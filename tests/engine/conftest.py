@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.provider_host import kill_everything_under
+from harness.scenario import pytest_runtest_makereport, pytest_runtest_setup  # noqa: F401  (the hooks)
 from scripts.pulumi_cli import BUILT_CLI, cli_version, is_compatible, sdk_version
 from scripts.sandbox_project import SandboxProject
 

@@ -1,7 +1,12 @@
 """The local stack's whole life through the real `pulumi` CLI: preview, up, a real /score request,
 no-change preview, a model update under load, a replace preview, drift and refresh, the
-export's secrets, destroy. One stack, in order: each step starts from the state the one before
-left, as a user's stack would."""
+export's secrets, destroy.
+
+A scenario on one stack, in order, as a user's stack lives (marked `scenario`): each step is a
+test of its own and reports separately; after a failed step the rest are skipped, naming it
+(tests/engine/conftest.py), since they would start from a state nobody meant. A step that needs
+a deployed service brings the stack there first (`deployed`), so `-k` runs any one of them
+alone on a fresh stack."""
 
 from __future__ import annotations
 
@@ -22,6 +27,8 @@ from harness.provider_host import kill_everything_under, processes_referencing
 from scripts.pulumi_cli import PROJECT_ROOT
 from scripts.sandbox_project import SandboxProject
 
+pytestmark = pytest.mark.scenario
+
 MODEL_DEPLOYMENT = "pulumi-python:dynamic/amlgpu:ModelDeployment"
 # A credential-shaped value in the engine's environment during every run: it must never reach
 # the state (the provider captures no credentials; the Azure backend reads them at call time).
@@ -34,6 +41,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory, new_sandbox) -> Iterator[San
     project.extra_env = {"AZURE_CLIENT_SECRET": CANARY}
     yield project
     kill_everything_under(project.root)
+
+
+def deployed(project: SandboxProject) -> SandboxProject:
+    """The stack with its service up: as the steps before left it, or after an `up` of its own."""
+    if not project.resources():
+        project.pulumi("up", "--yes")
+    return project
 
 
 def preview_steps(project: SandboxProject, *args: str) -> list[dict]:
@@ -80,6 +94,7 @@ def test_up_creates_it_and_the_scoring_uri_answers_with_the_right_digit(stack: S
 
 
 def test_an_unchanged_stack_previews_no_changes(stack: SandboxProject):
+    deployed(stack)
     result = stack.pulumi("preview", "--expect-no-changes", check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -87,7 +102,7 @@ def test_an_unchanged_stack_previews_no_changes(stack: SandboxProject):
 def test_a_model_change_is_an_update_of_that_resource_only_applied_without_a_failed_request(
     stack: SandboxProject,
 ):
-    before = stack.outputs()
+    before = deployed(stack).outputs()
     (stack.model_dir / "assets" / "retrained.txt").write_text("a new model version\n")
 
     steps = preview_steps(stack)
@@ -107,6 +122,7 @@ def test_a_model_change_is_an_update_of_that_resource_only_applied_without_a_fai
 
 
 def test_a_changed_service_name_previews_a_replace(stack: SandboxProject):
+    deployed(stack)
     stack.write_config({"target": "local", "service": {"name": "mnist-renamed"}})
     try:
         ops = {s["op"] for s in preview_steps(stack)}
@@ -116,6 +132,7 @@ def test_a_changed_service_name_previews_a_replace(stack: SandboxProject):
 
 
 def test_the_export_holds_no_credential_and_a_small_provider(stack: SandboxProject):
+    deployed(stack)
     exported = stack.pulumi("stack", "export").stdout
     assert CANARY not in exported
     (deployment,) = stack.resources()
@@ -128,6 +145,7 @@ def test_the_export_holds_no_credential_and_a_small_provider(stack: SandboxProje
 def test_a_service_killed_out_of_band_is_reported_gone_by_refresh_and_brought_back_by_up(
     stack: SandboxProject,
 ):
+    deployed(stack)
     kill_everything_under(stack.state_dir)
     result = stack.pulumi("refresh", "--yes", "--json", check=False)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -137,6 +155,7 @@ def test_a_service_killed_out_of_band_is_reported_gone_by_refresh_and_brought_ba
 
 
 def test_destroy_leaves_no_process_port_state_or_resource_and_runs_again(stack: SandboxProject):
+    deployed(stack)
     port = urlsplit(stack.outputs()["scoring_uri"]).port
     stack.pulumi("destroy", "--yes")
     assert processes_referencing(stack.root) == []
