@@ -3,9 +3,9 @@ transition the program can cause can't be scheduled on the pool."""
 
 from __future__ import annotations
 
-from config_cluster import check_service_fits_cluster
-from config_reader import Reader
-from config_types import ClusterConfig, StackConfig
+from config.cluster import check_service_fits_cluster
+from config.reader import Reader
+from config.types import ClusterConfig, StackConfig
 from rules.capacity import BLUE_GREEN, CapacityPlan, Pool, plan_capacity, shortfall_message
 
 
@@ -39,7 +39,7 @@ def stack_capacity_plan(cfg: StackConfig) -> CapacityPlan | None:
 
 def check_capacity(reader: Reader, cfg: StackConfig) -> None:
     """Fail the config where a transition needs more GPUs than the pool has (the steady state is
-    config_cluster.check_service_fits_cluster's)."""
+    config.cluster.check_service_fits_cluster's)."""
     plan = stack_capacity_plan(cfg)
     if plan is None or not plan.shortfalls:
         return
