@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,3 +146,21 @@ def test_the_checker_refuses_what_the_table_forbids(tmp_path: Path):
         "workspace",
     ]
     assert "pulumi" not in layer.packages
+
+
+def test_each_config_module_imports_first():
+    """No import cycle in the config package: each of its modules loads when it is the first one
+    imported (as when a component that needs only `config.types` is the first to import config)."""
+    modules = sorted(
+        "config" if path.stem == "__init__" else f"config.{path.stem}"
+        for path in (INFRA / "config").glob("*.py")
+    )
+    script = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    for loaded in [m for m in sys.modules if m == 'config' or m.startswith('config.')]:\n"
+        "        del sys.modules[loaded]\n"
+        "    importlib.import_module(name)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=INFRA, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
