@@ -17,7 +17,7 @@ import pulumi
 
 from azure_base import declare_azure_base
 from config import load_stack_config
-from config_pulumi import pulumi_config_source
+from config.pulumi_config import pulumi_config_source
 from service_deployment import declare_local_target
 from v1.target import declare_azure_target
 from v2.target import declare_azure_v2_target

@@ -5,7 +5,7 @@ A stack that adopts a cluster configures no pool: what the fit checks and the ca
 (GPU size, node count, upgrade surge) is the cluster's own, read through azure-native's functions
 (`getCompute` for an adopted compute, then `getManagedCluster` for its cluster) before any resource
 is declared. `with_adopted_pool` puts it into the stack config, so every later rule
-(config_capacity.check_pool, the capacity plan, the extension's settings) reads the real pool.
+(config.capacity.check_pool, the capacity plan, the extension's settings) reads the real pool.
 
 Which pool: v1 deploys only to the cluster's first node pool; v2's instance type selects one
 (`cluster.existing.nodePool`, by default the first). Whatever can't be read or is of the wrong
@@ -25,10 +25,10 @@ from typing import Any
 import pulumi
 from pulumi_azure_native import containerservice, machinelearningservices
 
-from config_capacity import check_pool
-from config_cluster import check_fast_prod
-from config_reader import ConfigError, Problem, nest
-from config_types import StackConfig
+from config.capacity import check_pool
+from config.cluster import check_fast_prod
+from config.reader import ConfigError, Problem, nest
+from config.types import StackConfig
 from rules.gpu_sizes import GPU_SIZES, canonical_size
 from rules.values import AKS_CLUSTER_ID_PATTERN
 
@@ -109,7 +109,7 @@ def read_adopted_pool(
         cluster_id = _adopted_compute_cluster(key, name, compute, cfg.target, workspace_name)
     else:
         key, value = "cluster.existing.clusterId", existing.cluster_id
-        assert existing.cluster_id is not None  # config_existing_cluster: one of the two is set
+        assert existing.cluster_id is not None  # config/existing_cluster.py: one of the two is set
         cluster_id = existing.cluster_id
     match = _CLUSTER_ID.fullmatch(cluster_id)
     assert match is not None  # the config rule, or _adopted_compute_cluster, checked the form

@@ -2,7 +2,7 @@
 capacity plan (rules/capacity.py) as an info diagnostic, and the VM family's regional vCPU quota
 checked where the engine has credentials (quota.py), else said to be unchecked.
 
-The plan's GPU shortfalls were refused earlier, by the config (config_capacity.py); the quota is
+The plan's GPU shortfalls were refused earlier, by the config (config/capacity.py); the quota is
 read here because it needs Azure, and a pool the quota can never hold fails the run the same way,
 as a config problem naming `cluster.nodeCount`.
 """
@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from config_capacity import stack_capacity_plan
-from config_reader import ConfigError, Problem
-from config_types import StackConfig
+from config.capacity import stack_capacity_plan
+from config.reader import ConfigError, Problem
+from config.types import StackConfig
 from quota import FamilyQuota, QuotaError, missing_credentials, read_family_quota
 from rules.capacity import CapacityPlan
 

@@ -27,7 +27,7 @@ import pulumi_kubernetes as k8s
 import pulumi_kubernetes.apps.v1
 from pulumi_azure_native import containerservice
 
-from config_types import ClusterConfig
+from config.types import ClusterConfig
 from naming import StackNames
 
 # Pinned: NVIDIA's device plugin, which advertises `nvidia.com/gpu` to the scheduler.

@@ -42,5 +42,5 @@ def declare_model_deployment(
 
 def declare_local_target(cfg: StackConfig) -> dict[str, Any]:
     """target local: the deployment only (Azure ML's inference server on this machine)."""
-    assert cfg.local_target is not None  # config.py sets it for target local
+    assert cfg.local_target is not None  # config/stack.py sets it for target local
     return declare_model_deployment(cfg, cfg.local_target)

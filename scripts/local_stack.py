@@ -81,7 +81,7 @@ class Paths:
 
     @property
     def model_dir(self) -> Path:
-        return self.project_root / "artifacts" / "model"  # infra/config.py's default model.dir
+        return self.project_root / "artifacts" / "model"  # infra/config/types.py's default model.dir
 
     @property
     def scoring_python(self) -> Path:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from config import ConfigError
-from config_types import PROJECT_ROOT
+from config.types import PROJECT_ROOT
 
 from .prices import (
     PRICE_SOURCE_ENV,

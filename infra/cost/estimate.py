@@ -2,7 +2,7 @@
 
 What it counts, per hour:
 - the GPU node pool: node count × the VM size's hourly price. Its range comes from the capacity
-  plan (`config_capacity.stack_capacity_plan`): node upgrades add `upgradeMaxSurge` nodes while
+  plan (`config.capacity.stack_capacity_plan`): node upgrades add `upgradeMaxSurge` nodes while
   they run (the high end), and the autoscale maximum's replicas must fit the pool's nodes, so
   autoscale adds no node (the plan refused the config otherwise);
 - other node pools: none, the GPU pool is the cluster's only pool (gpu_aks.py, both targets);
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from config_capacity import stack_capacity_plan
-from config_types import StackConfig
+from config.capacity import stack_capacity_plan
+from config.types import StackConfig
 from rules.tags import EXPIRES_TAG, ExpiryError, parse_expires_on
 
 from .prices import Price, PriceBook

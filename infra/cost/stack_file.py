@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from config import ConfigError, load_stack_config
-from config_cluster import SECRET_KEYS
-from config_types import PROJECT_ROOT
+from config.cluster import SECRET_KEYS
+from config.types import PROJECT_ROOT
 
 from .estimate import CostEstimate, estimate_stack
 from .prices import PriceBook

@@ -1,6 +1,6 @@
 """Azure GPU VM sizes an AKS inference pool can use, and the retired ones with their replacements.
 
-One table, read by the stack config's validation (`config.py`) and by the policy pack's
+One table, read by the stack config's validation (`config/`) and by the policy pack's
 allowlist (`policy/`), so the two never disagree. Only sizes with whole GPUs are listed: an AKS
 pod requests whole GPUs through the NVIDIA device plugin, so fractional-GPU sizes (NVadsA10 v5
 below 36 vCPUs) cannot serve a GPU pod.

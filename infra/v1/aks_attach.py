@@ -106,7 +106,7 @@ def _ssl_configuration(ssl: SslConfig | None) -> machinelearningservices.SslConf
             leaf_domain_label=ssl.leaf_domain_label,
             overwrite_existing_domain=ssl.overwrite_existing_domain,
         )
-    assert ssl.certificate is not None and ssl.key is not None  # config.py guarantees the pair
+    assert ssl.certificate is not None and ssl.key is not None  # config/cluster.py guarantees the pair
     return machinelearningservices.SslConfigurationArgs(
         status=machinelearningservices.SslConfigStatus.ENABLED,
         cname=ssl.cname,

@@ -52,7 +52,7 @@ def declare_online_target(
 ) -> OnlineTarget:
     """`adopted`: the cluster of `cluster.existing` (then no cluster is declared; with an adopted
     compute, no extension or compute either: only the instance type on its cluster)."""
-    assert cfg.online is not None  # config.py sets it for target azure-v2
+    assert cfg.online is not None  # config/stack.py sets it for target azure-v2
     tags = cfg.tags
     service = cfg.service
     pool_name = adopted.pool.pool_name if adopted is not None else GPU_POOL_NAME

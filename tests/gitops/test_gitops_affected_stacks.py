@@ -34,7 +34,7 @@ def project(tmp_path):
         (["Pulumi.yaml"], AZURE_STACKS),
         (["Pulumi.prod.yaml"], ["prod"]),
         (["Pulumi.dev-v2.yaml"], ["dev-v2"]),
-        (["Pulumi.prod.yaml", "infra/config.py"], AZURE_STACKS),
+        (["Pulumi.prod.yaml", "infra/config/stack.py"], AZURE_STACKS),
         (["Pulumi.laptop.yaml"], []),  # the local target is not previewed in CI, whatever its name
         (["Pulumi.bare.yaml"], []),  # no target set: local
         (["Pulumi.gone.yaml"], []),  # deleted stack config: nothing to preview

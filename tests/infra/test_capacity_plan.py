@@ -16,9 +16,9 @@ import pytest
 
 from capacity_report import capacity_lines, quota_verdict
 from config import load_stack_config
-from config_capacity import pool_of, stack_capacity_plan
-from config_reader import ConfigError
-from config_types import ClusterConfig
+from config.capacity import pool_of, stack_capacity_plan
+from config.reader import ConfigError
+from config.types import ClusterConfig
 from harness.program import run_program, stack_config
 from quota import QuotaError, read_family_quota
 from rules.capacity import BLUE_GREEN, IN_PLACE, Pool, plan_capacity

@@ -361,7 +361,7 @@ def test_pulumi_config_source_reads_the_engines_environment(monkeypatch: pytest.
     import contextvars
     import json
 
-    from config_pulumi import pulumi_config_source
+    from config.pulumi_config import pulumi_config_source
 
     engine_config = {
         f"{NAMESPACE}:target": "azure",
@@ -390,7 +390,7 @@ def test_pulumi_config_source_reads_config_set_in_process(monkeypatch: pytest.Mo
 
     import pulumi
 
-    from config_pulumi import pulumi_config_source
+    from config.pulumi_config import pulumi_config_source
 
     monkeypatch.delenv("PULUMI_CONFIG", raising=False)
 

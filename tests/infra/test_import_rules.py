@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,8 @@ OURS = {
     for path in INFRA.iterdir()
     if (path.suffix == ".py" and path.stem != "__main__") or (path / "__init__.py").exists()
 }
-CONFIG = ("config", "config_*", "rules", "rules.*", "deployment.settings", "deployment.targets")
-COMPONENT_HELPERS = ("config", "config_types", "naming", "aliases", "rules", "rules.*")
+CONFIG = ("config", "config.*", "rules", "rules.*", "deployment.settings", "deployment.targets")
+COMPONENT_HELPERS = ("config", "config.types", "naming", "aliases", "rules", "rules.*")
 # What the v2 assets and the provider share: the content hash and the image's environment.
 SHARED_WITH_THE_PROVIDER = ("deployment.hashing", "deployment.azure_environment")
 AZURE_SDKS = ("pulumi", "pulumi_azure_native", "pulumi_kubernetes")
@@ -37,8 +38,8 @@ class Layer:
 
 LAYERS: dict[str, Layer] = {
     "rules/ (the stdlib only)": Layer(("rules/*.py",), ("rules", "rules.*")),
-    "the engine's config as a mapping": Layer(("config_pulumi.py",), ("config",), ("pulumi",)),
-    "config*.py": Layer(("config.py", "config_*.py"), CONFIG),
+    "the engine's config as a mapping": Layer(("config/pulumi_config.py",), ("config.stack",), ("pulumi",)),
+    "config/": Layer(("config/*.py",), CONFIG),
     "the provider and its backends (deployment/)": Layer(
         ("deployment/*.py",),
         ("deployment", "deployment.*", "rules", "rules.*"),
@@ -138,12 +139,30 @@ def test_every_import_is_one_the_table_allows(relative: str):
 
 def test_the_checker_refuses_what_the_table_forbids(tmp_path: Path):
     """A config module importing a component, and a rule importing pulumi, are caught."""
-    config_like = tmp_path / "config_x.py"
+    config_like = tmp_path / "x.py"
     config_like.write_text("import pulumi\nfrom workspace import MlWorkspace\n")
-    layer = LAYERS[_layer_of("config_x.py") or ""]
+    layer = LAYERS[_layer_of("config/x.py") or ""]
     imports = [module for module, _ in _imports(config_like)]
     assert [m for m in imports if not any(fnmatch.fnmatch(m, p) for p in layer.ours)] == [
         "pulumi",
         "workspace",
     ]
     assert "pulumi" not in layer.packages
+
+
+def test_each_config_module_imports_first():
+    """No import cycle in the config package: each of its modules loads when it is the first one
+    imported (as when a component that needs only `config.types` is the first to import config)."""
+    modules = sorted(
+        "config" if path.stem == "__init__" else f"config.{path.stem}"
+        for path in (INFRA / "config").glob("*.py")
+    )
+    script = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    for loaded in [m for m in sys.modules if m == 'config' or m.startswith('config.')]:\n"
+        "        del sys.modules[loaded]\n"
+        "    importlib.import_module(name)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=INFRA, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

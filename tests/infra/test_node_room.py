@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from config import load_stack_config
-from config_capacity import stack_capacity_plan
-from config_reader import ConfigError
+from config.capacity import stack_capacity_plan
+from config.reader import ConfigError
 from harness.adoption import CLUSTER_ID, CPU_POOL, T4_POOL, AdoptingMocks, adopting
 from harness.program import run_program, stack_config
 from rules.capacity import IN_PLACE, Pool, plan_capacity

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, get_args
 
-from config_types import Secret
+from config.types import Secret
 from rules.checks import Rule, problem_line
 from rules.tags import NAMESPACE
 

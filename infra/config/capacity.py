@@ -3,9 +3,9 @@ transition the program can cause can't be scheduled on the pool."""
 
 from __future__ import annotations
 
-from config_cluster import check_service_fits_cluster
-from config_reader import Reader
-from config_types import ClusterConfig, StackConfig
+from config.cluster import check_service_fits_cluster
+from config.reader import Reader
+from config.types import ClusterConfig, StackConfig
 from rules.capacity import BLUE_GREEN, CapacityPlan, Pool, plan_capacity, room_message, shortfall_message
 
 
@@ -44,7 +44,7 @@ def stack_capacity_plan(cfg: StackConfig, other_pool_nodes: int | None = 0) -> C
 
 def check_capacity(reader: Reader, cfg: StackConfig, other_pool_nodes: int | None = 0) -> None:
     """Fail the config where a transition needs more GPUs than the pool has (the steady state is
-    config_cluster.check_service_fits_cluster's), or, GPUs being enough, where a phase's pods
+    config.cluster.check_service_fits_cluster's), or, GPUs being enough, where a phase's pods
     don't fit the nodes by CPU or memory."""
     plan = stack_capacity_plan(cfg, other_pool_nodes)
     if plan is None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from config_reader import Cast, Reader, boolean, choices, text, whole_number
-from config_types import (
+from config.reader import Cast, Reader, boolean, choices, text, whole_number
+from config.types import (
     ClusterConfig,
     ClusterPurpose,
     ExistingCluster,
@@ -48,7 +48,7 @@ def read_cluster(
     reader: Reader, secret_keys: frozenset[str], existing: ExistingCluster | None = None
 ) -> ClusterConfig | None:
     """The cluster, or None when one of its values is invalid (the problems say which).
-    `existing`: the adopted cluster (config_existing_cluster.py), whose pool is read later."""
+    `existing`: the adopted cluster (config/existing_cluster.py), whose pool is read later."""
     before = len(reader.problems)
     vm_size = _vm_size(reader)
     fields = reader.section("cluster", CLUSTER_FIELDS)

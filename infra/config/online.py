@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from config_capacity import check_pool
-from config_reader import Cast, Invalid, Reader, text, whole_number
-from config_types import OnlineConfig, StackConfig
+from config.capacity import check_pool
+from config.reader import Cast, Invalid, Reader, text, whole_number
+from config.types import OnlineConfig, StackConfig
 from rules import capacity, values
 from rules.checks import Rule, one_of
 

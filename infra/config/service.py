@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from config_reader import Cast, Reader, boolean, number, path_under, whole_number
+from config.reader import Cast, Reader, boolean, number, path_under, whole_number
 from deployment.settings import Autoscale, ServiceSettings
 from deployment.targets import LocalTarget
 from rules import values

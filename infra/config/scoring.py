@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from config_reader import Cast, Invalid, Reader, boolean, text, whole_number
+from config.reader import Cast, Invalid, Reader, boolean, text, whole_number
 from deployment.settings import ScoringSettings
 from rules import scoring
 from rules.checks import Rule

@@ -1,8 +1,8 @@
 """The typed stack config: frozen dataclasses whose field defaults ARE the config's defaults.
 
-`config.py` builds a `StackConfig` from the stack's `Pulumi.<stack>.yaml`; a key that is not set
+`config/stack.py` builds a `StackConfig` from the stack's `Pulumi.<stack>.yaml`; a key that is not set
 leaves its field's default in place, so a default is written here and nowhere else. The choices of
-a `Literal` field are its allowed values (`config_reader.choices`).
+a `Literal` field are its allowed values (`config.reader.choices`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from deployment.settings import ScoringSettings, ServiceSettings
 from deployment.targets import LocalTarget
 from rules.gpu_sizes import GPU_SIZES, GpuSize
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 Target = Literal["azure", "azure-v2", "local"]
 ClusterPurpose = Literal["DevTest", "FastProd"]

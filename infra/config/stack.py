@@ -1,26 +1,29 @@
 """The stack config: `Pulumi.<stack>.yaml` → a frozen, typed, validated `StackConfig`.
 
 The source is passed in as a mapping (`load_stack_config(source, ...)`), so tests hand in a dict
-and the program hands in `config_pulumi.pulumi_config_source()`. Keys may carry the namespace
+and the program hands in `config.pulumi_config.pulumi_config_source()`. Keys may carry the namespace
 (`aml-gpu-inference:target`) or not (`target`); keys of other namespaces are ignored; object values
 may be JSON text (as the engine passes them) or dicts. Every key, its default and its allowed
 values: docs/configuration.md. Validation runs before any resource is registered and reports every
-problem at once (`ConfigError`, see config_reader.py).
+problem at once (`ConfigError`, see config/reader.py).
 
-The parts, one job each:
-    config_types.py    the dataclasses; their field defaults are the config's defaults
-    config_reader.py   the reader funnel `read(key, cast, rule)`, casts, Problem/ConfigError
-    config_cluster.py  the `cluster` section and the service-fits-the-pool rules
-    config_existing_cluster.py  `cluster.existing`: a cluster or compute the stack adopts
-    config_service.py  the `service` and `local` sections
-    config_scoring.py  the `scoring` section (the entry script's settings, every target)
-    config_online.py   the `rollout` section of target azure-v2
-    config_pulumi.py   the engine's config as a mapping (the program's adapter)
-    rules/             the value rules shared with the provider, the policy pack and the cost guard
+The parts of the `config` package, one job each (`config/__init__.py` re-exports what the
+program and the components import from here):
+    stack.py             this module: the top-level keys, `load_stack_config`
+    types.py             the dataclasses; their field defaults are the config's defaults
+    reader.py            the reader funnel `read(key, cast, rule)`, casts, Problem/ConfigError
+    cluster.py           the `cluster` section and the service-fits-the-pool rules
+    existing_cluster.py  `cluster.existing`: a cluster or compute the stack adopts
+    service.py           the `service` and `local` sections
+    scoring.py           the `scoring` section (the entry script's settings, every target)
+    online.py            the `rollout` section of target azure-v2
+    capacity.py          the GPU capacity plan: the steady state and every transition fit the pool
+    pulumi_config.py     the engine's config as a mapping (the program's adapter)
+    rules/ (infra/rules) the value rules shared with the provider, the policy pack and the cost guard
 
 To add a key: a field (with its default) on the dataclass, a `key: (field, cast, rule)` row in the
 section's FIELDS table (the allowed keys follow from it), a rule in rules/ if other layers check
-it too, and a line in docs/configuration.md. To add a section: a config_<section>.py with its
+it too, and a line in docs/configuration.md. To add a section: a config/<section>.py with its
 FIELDS, KEYS and read_<section>(reader), wired below.
 """
 
@@ -32,13 +35,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import config_capacity
-import config_cluster
-import config_existing_cluster
-import config_online
-import config_scoring
-import config_service
-from config_reader import (
+from config import capacity, cluster, existing_cluster, online, scoring, service
+from config.reader import (
     NAMESPACE,
     ConfigError,
     Problem,
@@ -49,7 +47,7 @@ from config_reader import (
     report_unknown_keys,
     text,
 )
-from config_types import (
+from config.types import (
     PROJECT_ROOT,
     ClusterConfig,
     ExistingWorkspace,
@@ -99,18 +97,18 @@ ALLOWED_KEYS: dict[str, tuple[str, ...]] = {
         "service",
         "model",
         "local",
-        *config_scoring.KEYS,
-        *config_online.KEYS,
-        *config_cluster.SECRET_KEYS,
+        *scoring.KEYS,
+        *online.KEYS,
+        *cluster.SECRET_KEYS,
     ),
     "workspace": ("existing",),
     "workspace.existing": tuple(WORKSPACE_FIELDS),
     "model": ("name", "dir"),
-    **config_cluster.KEYS,
-    **config_existing_cluster.KEYS,
-    **config_service.KEYS,
-    **config_scoring.KEYS,
-    **config_online.KEYS,
+    **cluster.KEYS,
+    **existing_cluster.KEYS,
+    **service.KEYS,
+    **scoring.KEYS,
+    **online.KEYS,
 }
 # The provider's default location, used when this project's `location` is not set.
 LOCATION_FALLBACK_KEY = "azure-native:location"
@@ -142,16 +140,16 @@ def load_stack_config(
         "name_suffix": reader.read("nameSuffix", text, values.NAME_SUFFIX),
         "tags": _tags(reader, target or StackConfig.target),
         "existing_workspace": _existing_workspace(reader),
-        "cluster": config_cluster.read_cluster(
+        "cluster": cluster.read_cluster(
             reader,
             secrets,
-            config_existing_cluster.read_existing_cluster(
+            existing_cluster.read_existing_cluster(
                 reader, target, workspace_adopted=reader.raw("workspace.existing") is not None
             ),
         ),
         "service_name": reader.read("service.name", text, values.SERVICE_NAME),
-        "service": config_service.read_service(reader),
-        "scoring": config_scoring.read_scoring(reader),
+        "service": service.read_service(reader),
+        "scoring": scoring.read_scoring(reader),
         "model_name": reader.read("model.name", text, values.MODEL_NAME),
         "model_dir": reader.read("model.dir", path_under(project_root)),
     }
@@ -160,14 +158,14 @@ def load_stack_config(
     if not cfg.model_dir.is_absolute():  # the default, relative to the project
         cfg = replace(cfg, model_dir=project_root / cfg.model_dir)
     if cfg.target == "local":
-        cfg = replace(cfg, local_target=config_service.read_local_target(reader, project_root))
+        cfg = replace(cfg, local_target=service.read_local_target(reader, project_root))
     # An adopted cluster's pool is checked once it is read from Azure (adopted_pool.py).
     adopting = reader.raw("cluster.existing") is not None
     if cfg.target == "azure" and fields["service"] and fields["cluster"] and not adopting:
-        config_capacity.check_pool(reader, cfg)
-    cfg = replace(cfg, online=config_online.read_online(reader, cfg.target))
+        capacity.check_pool(reader, cfg)
+    cfg = replace(cfg, online=online.read_online(reader, cfg.target))
     if cfg.online is not None and fields["service"] and fields["cluster"]:
-        config_online.check_online_target(reader, cfg, check_the_pool=not adopting)
+        online.check_online_target(reader, cfg, check_the_pool=not adopting)
     if reader.problems:
         raise ConfigError(reader.problems)
     return cfg

@@ -12,7 +12,7 @@ from typing import Any
 
 from pulumi import runtime
 
-from config import ALLOWED_KEYS, LOCATION_FALLBACK_KEY, NAMESPACE
+from config.stack import ALLOWED_KEYS, LOCATION_FALLBACK_KEY, NAMESPACE
 
 
 def pulumi_config_source() -> tuple[dict[str, Any], frozenset[str]]:

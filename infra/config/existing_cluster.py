@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from config_reader import Cast, Reader, text
-from config_types import ExistingCluster
+from config.reader import Cast, Reader, text
+from config.types import ExistingCluster
 from rules import values
 from rules.checks import Rule
 
