@@ -64,5 +64,5 @@ def check_pool(reader: Reader, cfg: StackConfig, other_pool_nodes: int | None = 
     """The service fits the pool in its steady state (node size, GPUs) and in every transition."""
     before = len(reader.problems)
     check_service_fits_cluster(reader, cfg.service, cfg.cluster)
-    if not reader.changed(before):  # the transitions are checked against a steady state that fits
+    if not reader.failed_since(before):  # the transitions are checked against a steady state that fits
         check_capacity(reader, cfg, other_pool_nodes)

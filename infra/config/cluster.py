@@ -52,7 +52,7 @@ def read_cluster(
     before = len(reader.problems)
     vm_size = _vm_size(reader)
     fields = reader.section("cluster", CLUSTER_FIELDS)
-    invalid = reader.changed(before)
+    invalid = reader.failed_since(before)
     ssl = _ssl(reader, secret_keys)
     if invalid:
         return None

@@ -71,7 +71,7 @@ def read_existing_cluster(
         for key in ("sslCertificate", "sslKey"):
             if reader.raw(key) is not None:
                 reader.fail(key, "[hidden]", _why_refused("ssl"))
-    if reader.changed(before):
+    if reader.failed_since(before):
         return None
     return ExistingCluster(**fields)
 

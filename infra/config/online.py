@@ -40,7 +40,7 @@ def read_online(reader: Reader, target: str) -> OnlineConfig | None:
         return None
     before = len(reader.problems)
     fields = reader.section("rollout", ROLLOUT_FIELDS)
-    return None if reader.changed(before) else OnlineConfig(**fields)
+    return None if reader.failed_since(before) else OnlineConfig(**fields)
 
 
 def check_online_target(reader: Reader, cfg: StackConfig, check_the_pool: bool = True) -> None:

@@ -146,7 +146,7 @@ class Reader:
         read = {name: self.read(f"{prefix}.{key}", cast, rule) for key, (name, cast, rule) in fields.items()}
         return {name: value for name, value in read.items() if value is not None}
 
-    def changed(self, since: int) -> bool:
+    def failed_since(self, since: int) -> bool:
         """Whether problems were found after `since = len(reader.problems)`."""
         return len(self.problems) > since
 

@@ -45,6 +45,6 @@ def read_scoring(reader: Reader) -> ScoringSettings | None:
         return None  # maxBatch is invalid (reported): no limit to check the warm-up sizes against
     max_batch = fields.get("max_batch", scoring.DEFAULTS["max_batch"])
     warmup = reader.read(f"scoring.{WARMUP_KEY}", batch_sizes, scoring.warmup_batches_rule(max_batch))
-    if reader.changed(before):
+    if reader.failed_since(before):
         return None
     return ScoringSettings(**fields, **({"warmup_batches": warmup} if warmup is not None else {}))

@@ -52,7 +52,7 @@ def read_service(reader: Reader) -> ServiceSettings | None:
             autoscale.min_replicas,
             f"≤ service.autoscale.maxReplicas ({autoscale.max_replicas})",
         )
-    if reader.changed(before):
+    if reader.failed_since(before):
         return None
     given: dict[str, Any] = {**fields, **({"auth": auth} if auth else {})}
     return ServiceSettings(**given, autoscale=autoscale)
