@@ -7,17 +7,9 @@ as `config.<module>`, never from this package's namespace, so importing any of t
 
 from __future__ import annotations
 
-from config.stack import (
-    NAMESPACE,
-    ClusterConfig,
-    ConfigError,
-    ExistingWorkspace,
-    Problem,
-    Secret,
-    SslConfig,
-    StackConfig,
-    load_stack_config,
-)
+from config.reader import NAMESPACE, ConfigError, Problem
+from config.stack import load_stack_config
+from config.types import ClusterConfig, ExistingWorkspace, Secret, SslConfig, StackConfig
 
 __all__ = [
     "NAMESPACE",

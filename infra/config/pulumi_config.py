@@ -12,7 +12,8 @@ from typing import Any
 
 from pulumi import runtime
 
-from config.stack import ALLOWED_KEYS, LOCATION_FALLBACK_KEY, NAMESPACE
+from config.reader import NAMESPACE
+from config.stack import ALLOWED_KEYS, LOCATION_FALLBACK_KEY
 
 
 def pulumi_config_source() -> tuple[dict[str, Any], frozenset[str]]:

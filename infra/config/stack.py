@@ -37,9 +37,7 @@ from typing import Any
 
 from config import capacity, cluster, existing_cluster, online, scoring, service
 from config.reader import (
-    NAMESPACE,
     ConfigError,
-    Problem,
     Reader,
     choices,
     nest,
@@ -49,10 +47,7 @@ from config.reader import (
 )
 from config.types import (
     PROJECT_ROOT,
-    ClusterConfig,
     ExistingWorkspace,
-    Secret,
-    SslConfig,
     StackConfig,
     Target,
 )
@@ -66,18 +61,6 @@ from rules.tags import (
     ExpiryError,
     parse_expires_on,
 )
-
-__all__ = [
-    "NAMESPACE",
-    "ClusterConfig",
-    "ConfigError",
-    "ExistingWorkspace",
-    "Problem",
-    "Secret",
-    "SslConfig",
-    "StackConfig",
-    "load_stack_config",
-]
 
 WORKSPACE_FIELDS = {
     "subscriptionId": ("subscription_id", text, values.SUBSCRIPTION_ID),

@@ -38,7 +38,9 @@ class Layer:
 
 LAYERS: dict[str, Layer] = {
     "rules/ (the stdlib only)": Layer(("rules/*.py",), ("rules", "rules.*")),
-    "the engine's config as a mapping": Layer(("config/pulumi_config.py",), ("config.stack",), ("pulumi",)),
+    "the engine's config as a mapping": Layer(
+        ("config/pulumi_config.py",), ("config.stack", "config.reader"), ("pulumi",)
+    ),
     "config/": Layer(("config/*.py",), CONFIG),
     "the provider and its backends (deployment/)": Layer(
         ("deployment/*.py",),
