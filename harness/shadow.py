@@ -13,7 +13,8 @@ JSON list; `install(infra_dir, spec)` writes a program and its provider into a p
 - `shadow_replace_when`: the top-level inputs whose change replaces it (harness/change_plan's
   rule at top-level granularity: a replace path under the key, or a path parameter; the
   program's dynamic providers are asked through their own `diff`);
-- delete_before_replace, retain_on_delete and ignore_changes as the program set them.
+- delete_before_replace, retain_on_delete, ignore_changes and the dependencies (`depends_on`
+  and the inputs' alike) as the program registered them.
 
 Each create, update and delete appends `{"op", "name"}` to the log file named in the inputs, so a
 test reads the order in which the engine ran them.
@@ -53,6 +54,7 @@ for resource in json.loads(Path("shadow.json").read_text()):
             delete_before_replace=resource["delete_before_replace"],
             retain_on_delete=resource["retain_on_delete"],
             ignore_changes=resource["ignore_changes"],
+            depends_on=[made[name] for name in resource["depends_on"] if name in made],
         ),
     )
 '''
@@ -131,6 +133,9 @@ def shadow_spec(run: ProgramRun, log: Path) -> list[dict[str, Any]]:
                     "shadow_replace_when": replace_when,
                 },
                 "deps": {k: v for k, v in deps.items() if v},
+                "depends_on": sorted(
+                    {names[u] for u in resource.dependencies if u in names and u not in providers}
+                ),
                 "delete_before_replace": resource.delete_before_replace,
                 "retain_on_delete": resource.retain_on_delete,
                 "ignore_changes": list(resource.ignore_changes),
