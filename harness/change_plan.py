@@ -99,23 +99,23 @@ def change_plan(before: ProgramRun, after: ProgramRun) -> ChangePlan:
 
 def diff(old: Registration, new_inputs: Mapping[str, Any]) -> tuple[tuple[str, ...], bool]:
     """(changed paths, whether the provider replaces) for `old`'s resource given `new_inputs`."""
-    olds, news = _plain(old.inputs), _plain(new_inputs)
+    olds, news = plain(old.inputs), plain(new_inputs)
     paths = tuple(
-        sorted(p for p in _changed_paths(olds, news) if not any(_under(p, i) for i in old.ignore_changes))
+        sorted(p for p in _changed_paths(olds, news) if not any(under(p, i) for i in old.ignore_changes))
     )
     if not paths:
         return (), False
     if old.type in DYNAMIC_PROVIDERS:
-        result = _dynamic_diff(old, olds, news)
+        result = dynamic_diff(old, olds, news)
         return (paths if result.changes else ()), bool(result.replaces)
-    return paths, any(_replaces(old, path) for path in paths)
+    return paths, any(replaces_on(old, path) for path in paths)
 
 
-def _replaces(resource: Registration, path: str) -> bool:
-    if any(_under(path, pattern) for pattern in resource.replace_on_changes):
+def replaces_on(resource: Registration, path: str) -> bool:
+    if any(under(path, pattern) for pattern in resource.replace_on_changes):
         return True
     if resource.type.startswith("kubernetes:"):
-        return any(_under(path, pattern) for pattern in KUBERNETES_REPLACE_ON)
+        return any(under(path, pattern) for pattern in KUBERNETES_REPLACE_ON)
     top = _top(path)
     return resource.type.startswith("azure-native:") and (
         top.endswith("Name") or (top == "version" and resource.type in ASSET_VERSION_TYPES)
@@ -157,17 +157,17 @@ def _replaces_with_unknown(resource: Registration, new_inputs: Mapping[str, Any]
         # so we make the conservative choice and force a replacement" of an unknown kubeconfig.
         return "kubeconfig" in unknown
     if resource.type in DYNAMIC_PROVIDERS:
-        return bool(_dynamic_diff(resource, _plain(resource.inputs), inputs).replaces)
-    kept = [key for key in unknown if not any(_under(key, ignored) for ignored in resource.ignore_changes)]
+        return bool(dynamic_diff(resource, plain(resource.inputs), inputs).replaces)
+    kept = [key for key in unknown if not any(under(key, ignored) for ignored in resource.ignore_changes)]
     # An unknown top-level input may differ anywhere beneath it: it replaces where any replace
     # path starts under it, or where it is a path parameter.
     return any(
-        _replaces(resource, key) or any(_under(pattern, key) for pattern in resource.replace_on_changes)
+        replaces_on(resource, key) or any(under(pattern, key) for pattern in resource.replace_on_changes)
         for key in kept
     )
 
 
-def _dynamic_diff(resource: Registration, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Any:
+def dynamic_diff(resource: Registration, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Any:
     """The resource's own dynamic provider's `diff`, as the provider host would call it."""
     module, name = DYNAMIC_PROVIDERS[resource.type]
     provider = getattr(importlib.import_module(module), name)()
@@ -191,17 +191,17 @@ def _top(path: str) -> str:
     return path.split(".", 1)[0].split("[", 1)[0]
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """Inputs as comparable values: secrets unwrapped, file assets by path (the engine compares
     an asset's content hash; the program names each asset's file once)."""
     if rpc.is_rpc_secret(value):
-        return _plain(rpc.unwrap_rpc_secret(value))
+        return plain(rpc.unwrap_rpc_secret(value))
     if isinstance(value, pulumi.FileAsset):
         return {"asset": str(value.path)}
     if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
@@ -242,7 +242,7 @@ def refreshed(run: ProgramRun, type_: str, live_inputs: Mapping[str, Any]) -> Pr
     azure-native copies what its Read returns for the resource's input properties into the
     state's inputs, so `live_inputs` (the GET body's input properties) is merged over them."""
     target = next(r for r in run.registrations if r.type == type_)
-    merged = _merge(_plain(target.inputs), _plain(dict(live_inputs)))
+    merged = _merge(plain(target.inputs), plain(dict(live_inputs)))
     registrations = [replace(r, inputs=merged) if r is target else r for r in run.registrations]
     return replace(run, registrations=registrations)
 
@@ -259,7 +259,7 @@ def _join(prefix: str, key: str) -> str:
     return f'{prefix}["{key}"]'
 
 
-def _under(path: str, pattern: str) -> bool:
+def under(path: str, pattern: str) -> bool:
     """Whether `path` is `pattern` or beneath it; `[*]` and `*` in the pattern match any index/key."""
     regex = re.escape(pattern).replace(r"\[\*\]", r"\[[^\]]*\]").replace(r"\*", r"[^.\[]*")
     return re.match(rf"{regex}(?=$|[.\[])", path) is not None

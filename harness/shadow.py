@@ -26,7 +26,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.change_plan import DYNAMIC_PROVIDERS, UNKNOWN, _dynamic_diff, _plain, _replaces, _under
+from harness.change_plan import DYNAMIC_PROVIDERS, UNKNOWN, dynamic_diff, plain, replaces_on, under
 from harness.program import ProgramRun, Registration
 
 PROVIDER_PREFIX = "pulumi:providers:"
@@ -114,7 +114,7 @@ def shadow_spec(run: ProgramRun, log: Path) -> list[dict[str, Any]]:
             key: [names[urn] for urn in urns if urn in names and urn not in providers]
             for key, urns in resource.property_dependencies.items()
         }
-        inputs = {k: _json(v) for k, v in _plain(resource.inputs).items() if k != "__provider"}
+        inputs = {k: _json(v) for k, v in plain(resource.inputs).items() if k != "__provider"}
         replace_when = [key for key in inputs if _replace_key(resource, key)]
         provider = providers.get(resource.provider.rsplit("::", 1)[0])
         if provider is not None:
@@ -163,9 +163,9 @@ def _shadow_name(resource: Registration) -> str:
 
 def _replace_key(resource: Registration, key: str) -> bool:
     if resource.type in DYNAMIC_PROVIDERS:  # the program's own providers decide: ask them
-        olds = {k: v for k, v in _plain(resource.inputs).items() if k != "__provider"}
-        return bool(_dynamic_diff(resource, olds, {**olds, key: UNKNOWN}).replaces)
-    return _replaces(resource, key) or any(_under(pattern, key) for pattern in resource.replace_on_changes)
+        olds = {k: v for k, v in plain(resource.inputs).items() if k != "__provider"}
+        return bool(dynamic_diff(resource, olds, {**olds, key: UNKNOWN}).replaces)
+    return replaces_on(resource, key) or any(under(pattern, key) for pattern in resource.replace_on_changes)
 
 
 def _json(value: Any) -> Any:
