@@ -1,7 +1,7 @@
 """The interface between the provider and the places a model can be deployed to.
 
     ModelDeploymentProvider (provider.py)
-        └── Backend: LocalBackend (local_backend.py) | AzureMlBackend (azureml_backend.py)
+        └── Backend: LocalBackend (local/backend.py) | AzureMlBackend (azureml/backend.py)
 
 A backend receives a `DeploymentSpec` (spec.py) and reports a `LiveDeployment`. The provider
 stores `LiveDeployment.to_dict()` in the resource's outputs and hands it back on later calls, so

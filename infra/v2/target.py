@@ -13,7 +13,7 @@ import pulumi
 from adopted_cluster import AdoptedCluster, AdoptedClusterArgs
 from azure_base import AzureBase, cluster_exports
 from config import StackConfig
-from deployment.azure_environment import server_variables
+from deployment.azure_common.environment import server_variables
 from gpu_aks import GPU_POOL_NAME, GpuAksArgs
 from naming import StackNames
 from v2.adopted_compute import AdoptedCompute

@@ -12,7 +12,7 @@ import pytest
 from azure_cases import CONDA_FILE, DEV_SETTINGS, SP_ENVIRON, WORKSPACE, Progress
 from fakes.azureml_sdk import FakeAzureMl, default_state
 
-from deployment.azureml_backend import AzureMlBackend
+from deployment.azureml.backend import AzureMlBackend
 from deployment.spec import DeploymentSpec
 
 

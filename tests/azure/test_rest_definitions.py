@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from deployment.compute_detach import detach_compute
+from deployment.arm.compute_detach import detach_compute
 from harness import rest_definitions as rd
 from harness.program import COMPUTE, DETACHMENT_TYPE, PROJECT_ROOT, ProgramRun, run_program, stack_config
 

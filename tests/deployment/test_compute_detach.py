@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from deployment.compute_detach import (
+from deployment.arm.compute_detach import (
     COMPUTE_API_VERSION,
     LEGACY_ROUTER_OBJECTS,
     POLL_INTERVAL_S,

@@ -12,10 +12,10 @@ import pytest
 
 from deployment.backend import DeploymentFailed, LiveDeployment
 from deployment.hashing import file_sha256, tree_sha256
-from deployment.local_backend import HEALTH_TIMEOUT_ENV, LocalBackend
-from deployment.local_handle import LocalHandle
-from deployment.local_release import Release
-from deployment.process import ProcessRecord
+from deployment.local.backend import HEALTH_TIMEOUT_ENV, LocalBackend
+from deployment.local.handle import LocalHandle
+from deployment.local.process import ProcessRecord
+from deployment.local.release import Release
 from deployment.settings import ServiceSettings
 from deployment.spec import DeploymentSpec
 from deployment.targets import LocalTarget

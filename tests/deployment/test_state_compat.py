@@ -26,7 +26,7 @@ from fakes.azureml_sdk import STATE_FILE_VARIABLE, FakeAzureMl, default_state
 from fakes.fake_sdk_provider_host import FAKE_SDK_HOST
 from pulumi.runtime._serialization import _deserialize
 
-from deployment.compute_detach import ARM
+from deployment.arm.compute_detach import ARM
 from deployment.spec import OWNER_TAG
 from harness.program import DETACHMENT_TYPE, MODEL_DEPLOYMENT_TYPE, TRAFFIC_DRAIN_TYPE
 from harness.provider_host import ProviderHost

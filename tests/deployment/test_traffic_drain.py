@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from deployment.compute_detach import DetachError
-from deployment.traffic_drain import drain_traffic, drained_body
+from deployment.arm.compute_detach import DetachError
+from deployment.arm.traffic_drain import drain_traffic, drained_body
 
 ENDPOINT_ID = (
     "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg/providers/"
