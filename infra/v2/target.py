@@ -106,7 +106,7 @@ def declare_online_target(
         instance_type=compute.instance_type,
         replicas=service.replicas,
         request_timeout_ms=service.scoring_timeout_ms,
-        max_concurrent_requests=service.max_concurrent_requests_per_replica,
+        max_concurrent_requests=service.concurrent_requests,
         environment_variables=server_variables(service, cfg.scoring),
     )
     spec = assets.versions.spec(settings.spec_fields())
