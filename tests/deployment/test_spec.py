@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from specs import build_spec
 
 from deployment.hashing import tree_files, tree_sha256
 from deployment.settings import Autoscale, ScoringSettings, ServiceSettings
@@ -94,19 +95,12 @@ HASH = "a" * 64
 
 
 def _spec_inputs(**changes: Any) -> dict[str, Any]:
-    spec = DeploymentSpec(
-        service_name="aks-dnn-mnist",
-        backend="local",
+    spec = build_spec(
         target={"python": None, "state_dir": None, "workers": None},
-        model_name="mnist-dnn",
         model_hash=HASH,
         source_hash=HASH,
         environment_hash=HASH,
-        settings=ServiceSettings(),
         scoring=ScoringSettings(),
-        model_dir="/checkout/artifacts/model",
-        source_dir="/checkout/model_service",
-        environment_file="/checkout/model_service/environment.yml",
         tags={"owner": "team"},
     )
     inputs = spec.to_inputs()

@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 MAX_BATCH = 16
 MAX_BODY = 1_000_000
+WARMUP_BATCHES = "1,4"  # the `service` fixture's (conftest.py), with the limits above
 JSON_CT = "application/json"
 UINT8_CT = "application/octet-stream"
 FLOAT32_CT = "application/octet-stream; dtype=float32"
@@ -48,20 +49,6 @@ FLOAT32_CT = "application/octet-stream; dtype=float32"
 @pytest.fixture(scope="module")
 def held_out(held_out_digits: mnist.Dataset) -> mnist.Dataset:
     return held_out_digits
-
-
-@pytest.fixture(scope="module")
-def service(trained_model_dir: Path) -> score.ScoringService:
-    service = score.ScoringService()
-    service.init(
-        {
-            "AZUREML_MODEL_DIR": str(trained_model_dir),
-            "SCORE_MAX_BATCH": str(MAX_BATCH),
-            "SCORE_MAX_BODY_BYTES": str(MAX_BODY),
-            "SCORE_WARMUP_BATCHES": "1,4",
-        }
-    )
-    return service
 
 
 @pytest.fixture(scope="module")
