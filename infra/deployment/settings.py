@@ -96,8 +96,10 @@ class ServiceSettings:
 
 @dataclass(frozen=True)
 class ScoringSettings:
-    """The entry script's settings, passed to it as its SCORE_* environment variables; defaults
-    and ranges are the scorer's own (rules/scoring.py)."""
+    """The entry script's settings as the deployment sets them, passed to it as its SCORE_*
+    environment variables; defaults and ranges are the scorer's own (rules/scoring.py). The
+    running scorer reads them back, with its model directory, as model_service's
+    `ScorerRuntimeSettings`."""
 
     max_batch: int = scoring.DEFAULTS["max_batch"]
     max_body_bytes: int = scoring.DEFAULTS["max_body_bytes"]
