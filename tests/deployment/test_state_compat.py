@@ -95,6 +95,15 @@ def test_an_old_local_state_refreshes_and_destroys_through_the_host(host: Provid
 
 
 @pytest.mark.slow
+def test_the_old_step_states_refresh_through_the_host(host: ProviderHost):
+    """The detach and drain providers import from `infra/` alone (their deletes call ARM: below)."""
+    for state in _states():
+        if state["type"] != MODEL_DEPLOYMENT_TYPE:
+            read_id, read_outputs = host.read(state["id"], state["outputs"])
+            assert (read_id, read_outputs) == (state["id"], state["outputs"]), state["stack"]
+
+
+@pytest.mark.slow
 def test_an_old_azure_state_refreshes_and_destroys_through_the_host(tmp_path: Path):
     state = _state("dev", MODEL_DEPLOYMENT_TYPE)
     outputs = state["outputs"]
