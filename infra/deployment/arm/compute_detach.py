@@ -183,8 +183,8 @@ def _write(directory: str, name: str, data_b64: str) -> str:
 
 
 def _retry_after(response: requests.Response, default_s: float) -> float:
-    with contextlib.suppress(TypeError, ValueError):
-        return max(0.0, float(response.headers.get("Retry-After")))  # type: ignore[arg-type]
+    with contextlib.suppress(ValueError):  # absent ("") or not a number of seconds
+        return max(0.0, float(response.headers.get("Retry-After", "")))
     return default_s
 
 
