@@ -56,8 +56,8 @@ from bench import report
 from bench.drivers import LOADGEN_HELP, LoadSpec, resolve_driver, run_load
 from bench.payloads import BODY_FORMATS, digit_images
 from deployment.backend import DeploymentFailed
-from deployment.inference_server import NotHealthy
-from deployment.local_handle import LocalHandle
+from deployment.local.handle import LocalHandle
+from deployment.local.inference_server import NotHealthy
 from harness.local_service import SOURCE_DIR, local_service
 from harness.procfs import tree_cpu_s, wait_idle
 from harness.server import InferenceServer

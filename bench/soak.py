@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from deployment.local_backend import LocalBackend
+from deployment.local.backend import LocalBackend
 from harness import loadgen
 from harness.local_service import PROJECT_ROOT, local_spec
 from harness.procfs import rss_kib

@@ -16,6 +16,7 @@ The servers they are sent to run with MAX_BATCH and MAX_BODY as their limits.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import math
 from dataclasses import dataclass
@@ -24,7 +25,10 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-IMAGE_PIXELS = 784
+from model_service import score  # noqa: F401  (puts the scoring modules' directory on sys.path)
+
+# The scorer's own image size: the cases are built against what it checks.
+IMAGE_PIXELS: int = importlib.import_module("image_checks").IMAGE_PIXELS
 FLOAT32_IMAGE_BYTES = IMAGE_PIXELS * 4
 JSON_CT = "application/json"
 UINT8_CT = "application/octet-stream"

@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from deployment.local_handle import LocalHandle
+from deployment.local.handle import LocalHandle
 from deployment.settings import ScoringSettings
 from harness.fuzz_cases import FLOAT32_CT, JSON_CT, MAX_BATCH, MAX_BODY, Case, cases, check_reply
 from harness.fuzz_wire import (

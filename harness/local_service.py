@@ -22,7 +22,7 @@ from pathlib import Path
 
 from deployment.backend import LiveDeployment, Progress
 from deployment.hashing import file_sha256, tree_sha256
-from deployment.local_backend import LocalBackend
+from deployment.local.backend import LocalBackend
 from deployment.settings import ScoringSettings, ServiceSettings
 from deployment.spec import DeploymentSpec
 

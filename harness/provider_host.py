@@ -34,10 +34,11 @@ import grpc
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
+from harness.program import MODEL_DEPLOYMENT_TYPE
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INFRA_DIR = PROJECT_ROOT / "infra"
 PROGRAM_PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
-MODEL_DEPLOYMENT_TYPE = "pulumi-python:dynamic/amlgpu:ModelDeployment"
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"  # pulumi.runtime.rpc's secret envelope
 SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
 START_TIMEOUT_S = 60.0
@@ -226,12 +227,11 @@ class ProviderHost:
 def local_stack_inputs(config: Mapping[str, Any], stack: str = "local") -> dict[str, Any]:
     """The ModelDeployment inputs (with `__provider`) of `infra/__main__.py` evaluated under
     mocks for `stack` with `config` added to `Pulumi.<stack>.yaml`'s, secrets unwrapped."""
-    from harness.program import MODEL_DEPLOYMENT_TYPE as registered_type
     from harness.program import run_program, stack_config
 
     merged = {**stack_config(stack), **config}
     run = run_program(merged, stack=stack)
-    return unwrap_secrets(run.one(registered_type).inputs)
+    return unwrap_secrets(run.one(MODEL_DEPLOYMENT_TYPE).inputs)
 
 
 def processes_referencing(path: Path) -> list[int]:

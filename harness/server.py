@@ -1,5 +1,5 @@
 """One azmlinfsrv (Azure ML's inference server) for a test, a benchmark or the GPU check, started
-as the local backend starts its releases (`deployment.inference_server.command`: the scoring
+as the local backend starts its releases (`deployment.local.inference_server.command`: the scoring
 interpreter runs release_launcher.py), on a free loopback port, in its own process group.
 
     with InferenceServer(ENTRY_SCRIPT, model_dir, workers=2, env={"SCORE_MAX_BATCH": "64"}) as server:
@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from deployment.inference_server import SERVER_ENV, NotHealthy, command, free_port, tail, wait_healthy
-from deployment.process import ProcessRecord, exit_code, is_running, start_detached, stop
+from deployment.local.inference_server import SERVER_ENV, NotHealthy, command, free_port, tail, wait_healthy
+from deployment.local.process import ProcessRecord, exit_code, is_running, start_detached, stop
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCORING_PYTHON = PROJECT_ROOT / ".venv-scoring" / "bin" / "python"

@@ -59,7 +59,8 @@ class AdoptedCluster(pulumi.ComponentResource):
         self.serving_on = []
         if args.attach is not None:
             compute = declare_aks_attach(name, args.attach, args.pool.cluster_id, parent=self)
-            # The attach installed azureml-fe on the cluster: the detach clears it (compute_detach.py).
+            # The attach installed azureml-fe on the cluster: the detach clears it
+            # (deployment/arm/compute_detach.py).
             detachment = ComputeDetachment(
                 f"{name}-compute-detach",
                 compute,

@@ -2,7 +2,7 @@
 
 Every compute the program attaches (v1 AKS in v1/aks_attach.py, v2 Kubernetes in
 v2/kubernetes_compute.py) is declared `retain_on_delete`, because azure-native's DELETE omits
-the query parameter the service requires (deployment/compute_detach.py says which and why), and
+the query parameter the service requires (deployment/arm/compute_detach.py says which and why), and
 gets one of these, which depends on it. So the engine deletes this first, on destroy and when the
 compute is replaced (its id is an input: a replaced compute makes it unknown, so this is
 replaced, and deleted, before the compute is attached again), and its delete detaches.
@@ -15,7 +15,7 @@ import pulumi
 import pulumi.dynamic
 from pulumi_azure_native import machinelearningservices
 
-from deployment.compute_detach import COMPUTE_API_VERSION
+from deployment.arm.compute_detach import COMPUTE_API_VERSION
 from deployment.detach_provider import SECRET_INPUTS, ComputeDetachmentProvider
 
 

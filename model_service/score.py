@@ -46,7 +46,7 @@ from scoring_errors import (  # noqa: E402
     ScoringError,
     UnsupportedMediaType,
 )
-from scoring_settings import ENV_MAX_BODY_BYTES, ScorerSettings  # noqa: E402
+from scoring_settings import ENV_MAX_BODY_BYTES, ScorerRuntimeSettings  # noqa: E402
 from werkzeug.exceptions import RequestEntityTooLarge  # noqa: E402
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class ScoringService:
     def init(self, environ: Mapping[str, str]) -> None:
         """Read the settings from `environ`, load and warm the model. Raises SettingsError or
         ModelLoadError; azmlinfsrv then logs the error and the model directory's files and exits."""
-        scorer = Scorer(ScorerSettings.from_env(environ))
+        scorer = Scorer(ScorerRuntimeSettings.from_env(environ))
         scorer.load()
         self._scorer = scorer
 

@@ -31,7 +31,7 @@ from device_setup import GPU_DEVICE, DeviceReport, configure_devices, configure_
 from image_checks import IMAGE_PIXELS
 from model_forward import Forward, RoutedForward, find_model_dir, load_forward
 from scoring_errors import DeviceError, InvalidInput, NotReady
-from scoring_settings import ScorerSettings
+from scoring_settings import ScorerRuntimeSettings
 
 logger = logging.getLogger("azmlinfsrv.scorer")
 
@@ -41,7 +41,7 @@ _INPUT_DTYPES = (np.uint8, np.float32)
 class Scorer:
     """The MNIST DNN as a service: `load()` once, then `predict()`/`score()` per request."""
 
-    def __init__(self, settings: ScorerSettings) -> None:
+    def __init__(self, settings: ScorerRuntimeSettings) -> None:
         self.settings = settings
         self.model_dir: Path | None = None
         self.device: str | None = None

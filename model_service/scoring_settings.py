@@ -51,8 +51,11 @@ _MAX_BODY_RANGE = (1024, 1024**3)
 
 
 @dataclass(frozen=True)
-class ScorerSettings:
-    """What a scorer needs; built from the environment by `from_env`, or directly in tests."""
+class ScorerRuntimeSettings:
+    """What the running scorer uses: its model directory and the SCORE_* values, read from its
+    environment by `from_env` (or built directly in tests). The same SCORE_* fields, as the
+    deployment sets them, are infra's `deployment.settings.ScoringSettings` (this folder is
+    uploaded alone and can't import infra/; a test holds the two equal)."""
 
     model_root: Path
     max_batch: int = DEFAULT_MAX_BATCH
@@ -82,7 +85,7 @@ class ScorerSettings:
             _check_range(ENV_WARMUP_BATCHES, size, (1, self.max_batch))
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> ScorerSettings:
+    def from_env(cls, environ: Mapping[str, str]) -> ScorerRuntimeSettings:
         """Read AZUREML_MODEL_DIR (required) and the optional SCORE_* settings from `environ`."""
         model_dir = environ.get(ENV_MODEL_DIR, "").strip()
         if not model_dir:

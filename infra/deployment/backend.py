@@ -1,15 +1,15 @@
 """The interface between the provider and the places a model can be deployed to.
 
     ModelDeploymentProvider (provider.py)
-        └── Backend: LocalBackend (local_backend.py) | AzureMlBackend (azureml_backend.py)
+        └── Backend: LocalBackend (local/backend.py) | AzureMlBackend (azureml/backend.py)
 
 A backend receives a `DeploymentSpec` (spec.py) and reports a `LiveDeployment`. The provider
 stores `LiveDeployment.to_dict()` in the resource's outputs and hands it back on later calls, so
 the backend's `handle` must hold everything it needs to find what it created again. Backends
 are constructed at call time and capture no credentials in anything the provider pickles.
 
-Errors: `DeploymentFailed` (base) carries the tail of the service's logs; `DeploymentNotFound`
-is what `read`/`delete` translate "already gone" into internally (never raised to the engine).
+Errors: `DeploymentFailed` carries the tail of the service's logs. A service that is gone is no
+error: `read` returns None and `delete` succeeds.
 """
 
 from __future__ import annotations
@@ -32,10 +32,6 @@ class DeploymentFailed(Exception):
         self.logs = logs
 
 
-class DeploymentNotFound(DeploymentFailed):
-    """The service does not exist (any more)."""
-
-
 @dataclass(frozen=True)
 class LiveDeployment:
     """What a backend reports about a service it runs."""
@@ -46,7 +42,9 @@ class LiveDeployment:
     swagger_uri: str | None
     health_uri: str | None
     model_id: str  # "<model name>:<version>"
-    handle: Mapping[str, Any] = field(default_factory=dict)  # a backend's `Handle.to_dict()`
+    # The backend's own handle (LocalHandle, AzureMlHandle) as its `to_dict()`; the backend reads
+    # it back with its `from_dict` on every call.
+    handle: Mapping[str, Any] = field(default_factory=dict)
     settings: Mapping[str, Any] | None = None  # the live settings as read back, for drift
     keys: tuple[str, str] | None = None  # primary, secondary; only ever exported as secrets
 
@@ -69,13 +67,6 @@ class LiveDeployment:
             settings=dict(data["settings"]) if data.get("settings") is not None else None,
             keys=(keys[0], keys[1]) if keys else None,
         )
-
-
-class Handle(Protocol):
-    """A backend's typed handle (e.g. `AzureMlHandle`): `LiveDeployment.handle` holds its
-    `to_dict()`, and the backend reads it back with its own `from_dict` on every call."""
-
-    def to_dict(self) -> dict[str, Any]: ...
 
 
 class Backend(Protocol):

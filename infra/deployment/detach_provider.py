@@ -2,7 +2,7 @@
 
 Create and update send nothing: the compute itself is azure-native's. Delete detaches it with
 the query parameter azure-native omits, then (v1) clears the router the attach left
-(deployment/compute_detach.py). Like `ModelDeploymentProvider` it holds no state: the SDK
+(deployment/arm/compute_detach.py). Like `ModelDeploymentProvider` it holds no state: the SDK
 pickles the class by reference to `deployment.detach_provider`, and credentials are found per
 call.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from deployment.compute_detach import DetachRequest, arm_headers, run_detach
+from deployment.arm.compute_detach import DetachRequest, arm_headers, run_detach
 from deployment.provider import log_progress
 from deployment.step_provider import DeleteStepProvider
 

@@ -1,6 +1,6 @@
 """TrafficDrainProvider: the dynamic provider of `TrafficDrain` (v2/traffic_drain.py).
 
-Create and update send nothing; delete sets the endpoint's traffic to 0% (traffic_drain.py). It
+Create and update send nothing; delete sets the endpoint's traffic to 0% (arm/traffic_drain.py). It
 holds no state: the SDK pickles the class by reference to `deployment.drain_provider`, and
 credentials are found per call, as the detach step's provider does.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from deployment.compute_detach import arm_headers
+from deployment.arm.compute_detach import arm_headers
+from deployment.arm.traffic_drain import drain_traffic
 from deployment.provider import log_progress
 from deployment.step_provider import DeleteStepProvider
-from deployment.traffic_drain import drain_traffic
 
 REPLACE_ON = ("endpoint_id",)
 

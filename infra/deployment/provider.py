@@ -54,11 +54,11 @@ def log_progress(message: str) -> None:
 def backend_for(spec: DeploymentSpec) -> Backend:
     """The backend for the spec's target, constructed now (never pickled)."""
     if spec.backend == "local":
-        from deployment.local_backend import LocalBackend
+        from deployment.local.backend import LocalBackend
 
         return LocalBackend(spec.local_target())
     if spec.backend == "azureml":
-        from deployment.azureml_backend import AzureMlBackend  # lazy: azureml-core is slow to import
+        from deployment.azureml.backend import AzureMlBackend  # lazy: azureml-core is slow to import
 
         return AzureMlBackend()
     raise ValueError(f"backend: {spec.backend!r} is not allowed: one of local, azureml")

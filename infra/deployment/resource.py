@@ -80,7 +80,7 @@ def _environment_hash(backend: str, environment_file: str) -> str:
     path = _existing_file("environment_file", environment_file)
     if backend != "azureml":
         return file_sha256(path)
-    from deployment.azure_environment import GPU_BASE_IMAGE
+    from deployment.azure_common.environment import GPU_BASE_IMAGE
 
     return environment_sha256(path, GPU_BASE_IMAGE)
 

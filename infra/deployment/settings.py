@@ -11,12 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal, get_args, get_type_hints
+from typing import Any, Literal, TypeGuard, get_args, get_type_hints
 
 from rules import scoring
 
 AuthMode = Literal["key", "token", "none"]
 AUTH_MODES: tuple[str, ...] = get_args(AuthMode)
+
+
+def _is_auth_mode(value: str) -> TypeGuard[AuthMode]:
+    return value in AUTH_MODES
+
+
+def auth_mode(value: Any) -> AuthMode:
+    """`value` as an `AuthMode`; ValueError when it is none (the provider's `check` has refused
+    such inputs already, so only a hand-edited state gets here)."""
+    text = str(value)
+    if not _is_auth_mode(text):
+        raise ValueError(f"settings.auth: {text!r} is not allowed: one of {', '.join(AUTH_MODES)}")
+    return text
 
 
 @dataclass(frozen=True)
@@ -39,12 +52,20 @@ class ServiceSettings:
     auth: AuthMode = "key"
     scoring_timeout_ms: int = 60_000
     # None: the replica's inference server workers (`inference_workers`): requests beyond them
-    # only queue inside the replica (docs/scoring.md, "Workers").
-    max_concurrent_requests_per_replica: int = None  # type: ignore[assignment]
+    # only queue inside the replica (docs/scoring.md, "Workers"). Construction puts the number
+    # in (so equal settings compare equal and the state holds the number); read it as
+    # `concurrent_requests`, which needs no None check.
+    max_concurrent_requests_per_replica: int | None = None
 
     def __post_init__(self) -> None:
         if self.max_concurrent_requests_per_replica is None:
             object.__setattr__(self, "max_concurrent_requests_per_replica", self.inference_workers)
+
+    @property
+    def concurrent_requests(self) -> int:
+        """The requests one replica takes at once: the configured number, else its workers."""
+        configured = self.max_concurrent_requests_per_replica
+        return self.inference_workers if configured is None else configured
 
     @property
     def inference_workers(self) -> int:
@@ -67,7 +88,7 @@ class ServiceSettings:
             memory_gb=float(data["memory_gb"]),
             gpu_cores=int(data["gpu_cores"]),
             autoscale=Autoscale(**given),  # absent fields: the defaults above
-            auth=str(data["auth"]),  # type: ignore[arg-type]
+            auth=auth_mode(data["auth"]),
             scoring_timeout_ms=int(data["scoring_timeout_ms"]),
             max_concurrent_requests_per_replica=int(data["max_concurrent_requests_per_replica"]),
         )
@@ -75,13 +96,16 @@ class ServiceSettings:
 
 @dataclass(frozen=True)
 class ScoringSettings:
-    """The entry script's settings, passed to it as its SCORE_* environment variables; defaults
-    and ranges are the scorer's own (rules/scoring.py)."""
+    """The entry script's settings as the deployment sets them, passed to it as its SCORE_*
+    environment variables; defaults and ranges are the scorer's own (rules/scoring.py). The
+    running scorer reads them back, with its model directory, as model_service's
+    `ScorerRuntimeSettings`."""
 
     max_batch: int = scoring.DEFAULTS["max_batch"]
     max_body_bytes: int = scoring.DEFAULTS["max_body_bytes"]
     # None: the default sizes the batch limit allows, as the scorer chooses them itself.
-    warmup_batches: tuple[int, ...] = None  # type: ignore[assignment]
+    # Construction puts them in; read them as `warmup_sizes`, which needs no None check.
+    warmup_batches: tuple[int, ...] | None = None
     tf_threads: int = scoring.DEFAULTS["tf_threads"]
     forward: str = scoring.DEFAULTS["forward"]
     # None: the target decides (azure, azure-v2: true when service.gpuCores >= 1; local: unset,
@@ -94,10 +118,16 @@ class ScoringSettings:
         value = scoring.default_warmup_batches(self.max_batch) if sizes is None else tuple(sizes)
         object.__setattr__(self, "warmup_batches", value)
 
+    @property
+    def warmup_sizes(self) -> tuple[int, ...]:
+        """The warm-up batch sizes: the configured ones, else the scorer's defaults."""
+        sizes = self.warmup_batches
+        return scoring.default_warmup_batches(self.max_batch) if sizes is None else sizes
+
     def environment(self) -> dict[str, str]:
         """The entry script's environment variables for these settings (SCORE_REQUIRE_GPU only
         when it is set: unset, the target decides)."""
-        values = {**asdict(self), "warmup_batches": ",".join(str(size) for size in self.warmup_batches)}
+        values = {**asdict(self), "warmup_batches": ",".join(str(size) for size in self.warmup_sizes)}
         if self.require_gpu is None:
             del values["require_gpu"]
         else:
@@ -105,7 +135,7 @@ class ScoringSettings:
         return {scoring.VARIABLES[name]: str(value) for name, value in values.items()}
 
     def to_dict(self) -> dict[str, Any]:
-        values = {**asdict(self), "warmup_batches": list(self.warmup_batches)}
+        values = {**asdict(self), "warmup_batches": list(self.warmup_sizes)}
         if self.require_gpu is None:
             del values["require_gpu"]  # absent: the target decides
         return values

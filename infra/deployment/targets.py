@@ -17,7 +17,7 @@ class LocalTarget:
     backend: ClassVar[str] = "local"
     python: str | None = None  # scoring interpreter; None: <project>/.venv-scoring/bin/python
     state_dir: str | None = None  # None: <project>/.state/local-deployments (git-ignored)
-    workers: int | None = None  # None: chosen from cores and memory (see local_backend)
+    workers: int | None = None  # None: chosen from cores and memory (see local/backend.py)
 
 
 @dataclass(frozen=True)

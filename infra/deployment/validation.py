@@ -27,7 +27,9 @@ RELATIVE_SCRIPT = Rule(
 )
 ABSOLUTE_PATH = Rule("an absolute path", lambda value: isinstance(value, str) and value.startswith("/"))
 
-Problem = tuple[str, str]  # (property path, reason)
+# (property path, reason): one of the provider's `check` failures. Not config_reader.Problem,
+# the stack config's (key, value, allowed), which names config keys, not input properties.
+InputProblem = tuple[str, str]
 
 _TOP_LEVEL: dict[str, Rule] = {
     "service_name": values.SERVICE_NAME,
@@ -54,8 +56,8 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def _apply(rules: Mapping[str, Rule], inputs: Mapping[str, Any], prefix: str) -> list[Problem]:
-    problems: list[Problem] = []
+def _apply(rules: Mapping[str, Rule], inputs: Mapping[str, Any], prefix: str) -> list[InputProblem]:
+    problems: list[InputProblem] = []
     for key, rule in rules.items():
         if key not in inputs:
             problems.append((prefix + key, "is required"))
@@ -64,7 +66,7 @@ def _apply(rules: Mapping[str, Rule], inputs: Mapping[str, Any], prefix: str) ->
     return problems
 
 
-def validate_inputs(news: Mapping[str, Any]) -> list[Problem]:
+def validate_inputs(news: Mapping[str, Any]) -> list[InputProblem]:
     """Every problem with the inputs, in a stable order; [] when they are valid."""
     problems = _apply(_TOP_LEVEL, news, "")
     settings = news.get("settings")
@@ -88,7 +90,7 @@ def validate_inputs(news: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
-def _scoring_problems(settings: Any) -> list[Problem]:
+def _scoring_problems(settings: Any) -> list[InputProblem]:
     """The entry script's settings, with the scorer's own ranges; absent is allowed (a state
     written before they were inputs: the scorer's defaults)."""
     if settings is None or _is_unknown(settings):

@@ -40,7 +40,8 @@ DEFAULTS: dict[str, Any] = {
     "tf_threads": 1,
     "forward": "auto",
     # The scorer's default. A `ScoringSettings` leaves it None, "the target decides": true on
-    # azure and azure-v2 when service.gpuCores >= 1 (azure_environment.server_variables), else unset.
+    # azure and azure-v2 when service.gpuCores >= 1 (server_variables of
+    # deployment/azure_common/environment.py), else unset.
     "require_gpu": False,
     "gpu_min_batch": 64,
 }

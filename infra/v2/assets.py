@@ -32,7 +32,7 @@ import pulumi
 from pulumi_azure_native import machinelearningservices, storage
 
 from aliases import drop_api_version_aliases
-from deployment.azure_environment import GPU_BASE_IMAGE
+from deployment.azure_common.environment import GPU_BASE_IMAGE
 from deployment.hashing import environment_sha256, tree_files, tree_sha256
 
 # The workspace's default datastore: its container is azureml-blobstore-<workspace id>.

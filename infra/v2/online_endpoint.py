@@ -53,7 +53,8 @@ class DeploymentSettings:
     replicas: int
     request_timeout_ms: int
     max_concurrent_requests: int
-    # The server's variables: the entry script's settings and its workers (azure_environment.py).
+    # The server's variables: the entry script's settings and its workers
+    # (deployment/azure_common/environment.py).
     environment_variables: Mapping[str, str] = field(default_factory=dict)
     # Liveness restarts a container, so it waits out the slowest start (TensorFlow's import, the
     # SavedModel load, the warm-up) and then tolerates 5 minutes of failures.

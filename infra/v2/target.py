@@ -13,7 +13,7 @@ import pulumi
 from adopted_cluster import AdoptedCluster, AdoptedClusterArgs
 from azure_base import AzureBase, cluster_exports
 from config import StackConfig
-from deployment.azure_environment import server_variables
+from deployment.azure_common.environment import server_variables
 from gpu_aks import GPU_POOL_NAME, GpuAksArgs
 from naming import StackNames
 from v2.adopted_compute import AdoptedCompute
@@ -106,7 +106,7 @@ def declare_online_target(
         instance_type=compute.instance_type,
         replicas=service.replicas,
         request_timeout_ms=service.scoring_timeout_ms,
-        max_concurrent_requests=service.max_concurrent_requests_per_replica,
+        max_concurrent_requests=service.concurrent_requests,
         environment_variables=server_variables(service, cfg.scoring),
     )
     spec = assets.versions.spec(settings.spec_fields())

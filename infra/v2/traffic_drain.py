@@ -1,5 +1,5 @@
 """`TrafficDrain`: the step that sets the endpoint's traffic to 0% before destroy deletes its
-deployments (deployment/traffic_drain.py says why and what it sends).
+deployments (deployment/arm/traffic_drain.py says why and what it sends).
 
 It depends on the endpoint's deployment and traffic steps, so the engine deletes it first: on
 destroy, and when the endpoint is replaced (its id is an input). Nothing happens on create or

@@ -39,13 +39,13 @@ def measure(model_dir: Path, max_batch: int) -> dict[str, Any]:
     import scorer
     from device_setup import GPU_DEVICE, configure_devices, configure_threads, device_report
     from model_forward import RoutedForward, find_model_dir, load_forward
-    from scoring_settings import ScorerSettings
+    from scoring_settings import ScorerRuntimeSettings
 
     lap("import_scoring_modules_s")
     import tensorflow as tf
 
     lap("import_tensorflow_s")
-    settings = ScorerSettings(model_root=model_dir, max_batch=max_batch)
+    settings = ScorerRuntimeSettings(model_root=model_dir, max_batch=max_batch)
     configure_threads(tf.config, settings.tf_threads)
     device = configure_devices(tf.config)
     lap("list_devices_s")

@@ -143,10 +143,10 @@ def probe(args: argparse.Namespace) -> tuple[int, dict[str, Any]]:
     from model_forward import RoutedForward, load_forward
     from scorer import Scorer
     from scoring_errors import DeviceError
-    from scoring_settings import ScorerSettings
+    from scoring_settings import ScorerRuntimeSettings
 
     out: dict[str, Any] = {"packages": installed_versions()}
-    settings = ScorerSettings(
+    settings = ScorerRuntimeSettings(
         model_root=args.model_dir, max_batch=args.max_batch, require_gpu=args.require_gpu
     )
     scorer = Scorer(settings)

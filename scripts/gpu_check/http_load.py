@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / "infra") not in sys.path:
     sys.path.append(str(ROOT / "infra"))  # `deployment` is imported top-level, as the engine does
 
-from deployment.inference_server import SERVER_ENV  # noqa: E402
+from deployment.local.inference_server import SERVER_ENV  # noqa: E402
 from harness import loadgen  # noqa: E402
 from harness.server import ENTRY_SCRIPT, InferenceServer, NotHealthy  # noqa: E402
 

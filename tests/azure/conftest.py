@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from azure_cases import CONDA_FILE, DEV_SETTINGS, SP_ENVIRON, WORKSPACE, Progress
 from fakes.azureml_sdk import FakeAzureMl, default_state
+from specs import build_spec
 
-from deployment.azureml_backend import AzureMlBackend
+from deployment.azureml.backend import AzureMlBackend
 from deployment.spec import DeploymentSpec
 
 
@@ -52,16 +53,11 @@ SpecFactory = Callable[..., DeploymentSpec]
 @pytest.fixture
 def make_spec(content: Path) -> SpecFactory:
     def build(**changes: Any) -> DeploymentSpec:
-        spec = DeploymentSpec(
+        spec = build_spec(
             service_name="mnist-gpu",
             backend="azureml",
             target=dict(WORKSPACE),
-            model_name="mnist-dnn",
-            model_hash="a" * 64,
-            source_hash="b" * 64,
-            environment_hash="c" * 64,
             settings=DEV_SETTINGS,
-            entry_script="score.py",
             model_dir=str(content / "model"),
             source_dir=str(content / "model_service"),
             environment_file=str(content / "model_service" / "environment.yml"),

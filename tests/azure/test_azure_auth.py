@@ -9,7 +9,7 @@ import pytest
 from azure_cases import SP_ENVIRON
 from fakes.azureml_sdk import FakeAzureMl
 
-from deployment.azure_auth import AzureAuthError, resolve_auth
+from deployment.azure_common.auth import AzureAuthError, resolve_auth
 
 # Where a managed identity is available, the platform says so (App Service, Functions, Container
 # Apps, Arc, Cloud Shell: IDENTITY_ENDPOINT; older hosts: MSI_ENDPOINT).

@@ -11,7 +11,7 @@ import pytest
 from azure_cases import CONDA_FILE
 from fakes.azureml_sdk import FakeAzureMl
 
-from deployment.azure_environment import (
+from deployment.azure_common.environment import (
     GPU_BASE_IMAGE,
     build_environment,
     build_inference_config,

@@ -14,9 +14,9 @@ import pytest
 from azure_cases import DEV_SETTINGS, SP_ENVIRON, WORKSPACE, Progress, assert_no_secret
 from fakes.azureml_sdk import FakeAzureMl
 
-from deployment.azure_environment import GPU_BASE_IMAGE
-from deployment.azureml_backend import DEPLOYMENT_ID_TAG, WAIT_TIMEOUT_VARIABLE, AzureMlBackend
-from deployment.azureml_service import MODEL_HASH_TAG
+from deployment.azure_common.environment import GPU_BASE_IMAGE
+from deployment.azureml.backend import DEPLOYMENT_ID_TAG, WAIT_TIMEOUT_VARIABLE, AzureMlBackend
+from deployment.azureml.service import MODEL_HASH_TAG
 from deployment.backend import DeploymentFailed
 from deployment.settings import Autoscale
 from deployment.spec import OWNER_TAG

@@ -16,9 +16,8 @@ import pytest
 from azure_cases import CONDA_FILE, DEV_SETTINGS, assert_no_secret
 from fakes.azureml_sdk import STATE_FILE_VARIABLE, FakeAzureMl, default_state
 from fakes.fake_sdk_provider_host import FAKE_SDK_HOST
+from specs import build_spec, content_fields
 
-from deployment.hashing import file_sha256, tree_sha256
-from deployment.spec import DeploymentSpec
 from harness.provider_host import ProviderError, ProviderHost, local_stack_inputs
 
 pytestmark = pytest.mark.slow
@@ -67,19 +66,12 @@ def _azure_inputs(tmp_path: Path) -> dict[str, Any]:
     source.mkdir()
     (source / "score.py").write_text("def init():\n    pass\n\n\ndef run(raw):\n    return []\n")
     (source / "environment.yml").write_text(CONDA_FILE)
-    spec = DeploymentSpec(
-        service_name="aks-dnn-mnist",
+    spec = build_spec(
         backend="azureml",
         target=dict(TARGET),
-        model_name="mnist-dnn",
-        model_hash=tree_sha256(model),
-        source_hash=tree_sha256(source),
-        environment_hash=file_sha256(source / "environment.yml"),
         settings=DEV_SETTINGS,
-        model_dir=str(model),
-        source_dir=str(source),
-        environment_file=str(source / "environment.yml"),
         tags={"stack": "dev"},
+        **content_fields(model, source, source / "environment.yml"),
     )
     provider = local_stack_inputs({"model": {"dir": str(model)}})["__provider"]
     return {**spec.to_inputs(), "__provider": provider}

@@ -14,7 +14,7 @@ from azure_cases import DEV_SETTINGS
 from azureml.exceptions import WebserviceException
 from fakes.sdk_update_rules import running_service, validate_update
 
-from deployment.azureml_settings import settings_update_arguments
+from deployment.azureml.settings import settings_update_arguments
 from deployment.settings import Autoscale
 
 AUTOSCALED = dataclasses.replace(DEV_SETTINGS, autoscale=Autoscale(True, 1, 3, 60))

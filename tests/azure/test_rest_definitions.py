@@ -16,15 +16,23 @@ from typing import Any
 import pytest
 import requests
 
-from deployment.compute_detach import detach_compute
+from deployment.arm.compute_detach import detach_compute
 from harness import rest_definitions as rd
-from harness.program import COMPUTE, DETACHMENT_TYPE, PROJECT_ROOT, ProgramRun, run_program, stack_config
+from harness.program import (
+    CLUSTER,
+    COMPUTE,
+    DETACHMENT_TYPE,
+    ENDPOINT,
+    ONLINE_DEPLOYMENT,
+    PROJECT_ROOT,
+    STORAGE_ACCOUNT,
+    ProgramRun,
+    run_program,
+    stack_config,
+)
 
 STACKS = ("dev", "dev-v2")
-ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
-DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
-STORAGE = "azure-native:storage:StorageAccount"
-CLUSTER = "azure-native:containerservice:ManagedCluster"
+DEPLOYMENT, STORAGE = ONLINE_DEPLOYMENT, STORAGE_ACCOUNT  # this file's short names
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The compute detach (deployment/compute_detach.py) against a real local HTTP server that plays
+"""The compute detach (deployment/arm/compute_detach.py) against a real local HTTP server that plays
 ARM and a cluster's Kubernetes API: the requests it sends, the polling, the router cleanup."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from deployment.compute_detach import (
+from deployment.arm.compute_detach import (
     COMPUTE_API_VERSION,
     LEGACY_ROUTER_OBJECTS,
     POLL_INTERVAL_S,

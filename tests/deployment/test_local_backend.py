@@ -9,13 +9,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from specs import build_spec, content_fields
 
 from deployment.backend import DeploymentFailed, LiveDeployment
-from deployment.hashing import file_sha256, tree_sha256
-from deployment.local_backend import HEALTH_TIMEOUT_ENV, LocalBackend
-from deployment.local_handle import LocalHandle
-from deployment.local_release import Release
-from deployment.process import ProcessRecord
+from deployment.local.backend import HEALTH_TIMEOUT_ENV, LocalBackend
+from deployment.local.handle import LocalHandle
+from deployment.local.process import ProcessRecord
+from deployment.local.release import Release
 from deployment.settings import ServiceSettings
 from deployment.spec import DeploymentSpec
 from deployment.targets import LocalTarget
@@ -42,18 +42,12 @@ def _spec(tmp_path: Path, state_dir: Path, script: str = ECHO_SCRIPT, name: str 
     (model / "weights.bin").write_bytes(b"w")
     environment = tmp_path / "environment.yml"
     environment.write_text("dependencies: []\n")
-    return DeploymentSpec(
+    return build_spec(
         service_name="echo-service",
-        backend="local",
         target={"state_dir": str(state_dir), "workers": 1},
         model_name="echo",
-        model_hash=tree_sha256(model),
-        source_hash=tree_sha256(source),
-        environment_hash=file_sha256(environment),
         settings=ServiceSettings(replicas=1, gpu_cores=0, auth="none"),
-        model_dir=str(model),
-        source_dir=str(source),
-        environment_file=str(environment),
+        **content_fields(model, source, environment),
     )
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from deployment.backend import LiveDeployment
-from deployment.local_backend import LocalBackend
+from deployment.local.backend import LocalBackend
 from deployment.settings import ScoringSettings
 from harness.local_service import local_spec
 from harness.provider_host import processes_referencing

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from deployment.process import (
+from deployment.local.process import (
     ProcessRecord,
     environment_for_child,
     exit_code,

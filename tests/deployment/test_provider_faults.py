@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 from deployment.hashing import tree_sha256
-from deployment.local_backend import HEALTH_TIMEOUT_ENV
+from deployment.local.backend import HEALTH_TIMEOUT_ENV
 from harness.provider_host import (
     PROJECT_ROOT,
     ProviderError,

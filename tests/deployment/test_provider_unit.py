@@ -9,10 +9,11 @@ from typing import Any
 import dill
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
+from specs import build_spec
 
 from deployment.backend import LiveDeployment
 from deployment.provider import ModelDeploymentProvider, backend_for, live_from_outputs, live_outputs
-from deployment.settings import ScoringSettings, ServiceSettings
+from deployment.settings import ScoringSettings
 from deployment.spec import DeploymentSpec
 
 HASH = "c" * 64
@@ -20,19 +21,8 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
 def _inputs(**changes: Any) -> dict[str, Any]:
-    inputs = DeploymentSpec(
-        service_name="aks-dnn-mnist",
-        backend="local",
-        target={},
-        model_name="mnist-dnn",
-        model_hash=HASH,
-        source_hash=HASH,
-        environment_hash=HASH,
-        settings=ServiceSettings(),
-        scoring=ScoringSettings(),
-        model_dir="/p/model",
-        source_dir="/p/model_service",
-        environment_file="/p/model_service/environment.yml",
+    inputs = build_spec(
+        model_hash=HASH, source_hash=HASH, environment_hash=HASH, scoring=ScoringSettings()
     ).to_inputs()
     inputs.update(changes)
     return inputs

@@ -12,6 +12,7 @@ from deployment.provider import SECRET_OUTPUTS
 from deployment.resource import ModelDeployment, ModelDeploymentArgs
 from deployment.settings import ServiceSettings
 from deployment.targets import LocalTarget
+from harness.program import MODEL_DEPLOYMENT_TYPE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,7 +69,7 @@ def test_the_resource_registers_a_readable_type_with_content_hashes(mocks: _Echo
 
     def check(_: object) -> None:
         (registered,) = mocks.registered
-        assert registered.typ == "pulumi-python:dynamic/amlgpu:ModelDeployment"
+        assert registered.typ == MODEL_DEPLOYMENT_TYPE  # in every URN of users' state: never changes
         inputs = registered.inputs
         assert inputs["backend"] == "local"
         assert inputs["model_name"] == "digits-under-test"

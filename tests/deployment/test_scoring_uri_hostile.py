@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from deployment.inference_server import CLIENT_TIMEOUT_S, DEFER_ACCEPT_S, REQUEST_DEADLINE_S
+from deployment.local.inference_server import CLIENT_TIMEOUT_S, DEFER_ACCEPT_S, REQUEST_DEADLINE_S
 from harness.local_service import local_service
 
 pytestmark = pytest.mark.slow

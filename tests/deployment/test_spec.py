@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from specs import build_spec
 
 from deployment.hashing import tree_files, tree_sha256
 from deployment.settings import Autoscale, ScoringSettings, ServiceSettings
@@ -94,19 +95,12 @@ HASH = "a" * 64
 
 
 def _spec_inputs(**changes: Any) -> dict[str, Any]:
-    spec = DeploymentSpec(
-        service_name="aks-dnn-mnist",
-        backend="local",
+    spec = build_spec(
         target={"python": None, "state_dir": None, "workers": None},
-        model_name="mnist-dnn",
         model_hash=HASH,
         source_hash=HASH,
         environment_hash=HASH,
-        settings=ServiceSettings(),
         scoring=ScoringSettings(),
-        model_dir="/checkout/artifacts/model",
-        source_dir="/checkout/model_service",
-        environment_file="/checkout/model_service/environment.yml",
         tags={"owner": "team"},
     )
     inputs = spec.to_inputs()
@@ -173,3 +167,23 @@ def test_the_spec_round_trips_through_its_inputs():
     spec = DeploymentSpec.from_inputs(inputs)
     assert canonical(spec.to_inputs()) == canonical(inputs)
     assert spec.model_version == HASH[:12]
+
+
+def test_settings_from_state_refuse_an_auth_mode_that_is_none():
+    """`check` refuses it first; a hand-edited state is named, not carried as a lying type."""
+    data = {**ServiceSettings().to_dict(), "auth": "password"}
+    with pytest.raises(
+        ValueError, match=r"settings.auth: 'password' is not allowed: one of key, token, none"
+    ):
+        ServiceSettings.from_dict(data)
+
+
+def test_none_means_the_workers_and_the_scorers_default_sizes():
+    service = ServiceSettings(max_concurrent_requests_per_replica=None)
+    assert (
+        service.concurrent_requests
+        == service.inference_workers
+        == service.to_dict()["max_concurrent_requests_per_replica"]
+    )
+    scoring = ScoringSettings(max_batch=8, warmup_batches=None)
+    assert scoring.warmup_sizes == tuple(scoring.to_dict()["warmup_batches"])

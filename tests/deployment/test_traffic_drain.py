@@ -1,12 +1,12 @@
-"""The destroy's traffic drain (deployment/traffic_drain.py) against a real local HTTP server that
+"""The destroy's traffic drain (deployment/arm/traffic_drain.py) against a real local HTTP server that
 plays ARM (the `azure` fixture): what it reads, what it PUTs back, when it sends nothing."""
 
 from __future__ import annotations
 
 import pytest
 
-from deployment.compute_detach import DetachError
-from deployment.traffic_drain import drain_traffic, drained_body
+from deployment.arm.compute_detach import DetachError
+from deployment.arm.traffic_drain import drain_traffic, drained_body
 
 ENDPOINT_ID = (
     "/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg/providers/"

@@ -23,13 +23,13 @@ from urllib.parse import urlsplit
 import pytest
 
 from harness.local_service import ScoringClient
+from harness.program import MODEL_DEPLOYMENT_TYPE
 from harness.provider_host import kill_everything_under, processes_referencing
 from scripts.pulumi_cli import PROJECT_ROOT
 from scripts.sandbox_project import SandboxProject
 
 pytestmark = pytest.mark.scenario
 
-MODEL_DEPLOYMENT = "pulumi-python:dynamic/amlgpu:ModelDeployment"
 # A credential-shaped value in the engine's environment during every run: it must never reach
 # the state (the provider captures no credentials; the Azure backend reads them at call time).
 CANARY = f"canary-{secrets.token_hex(16)}"
@@ -82,7 +82,7 @@ def changed_keys(diff_text: str) -> set[str]:
 
 def test_preview_of_a_fresh_stack_creates_exactly_one_model_deployment(stack: SandboxProject):
     steps = preview_steps(stack)
-    assert [(s["op"], s["urn"].split("::")[-2]) for s in steps] == [("create", MODEL_DEPLOYMENT)]
+    assert [(s["op"], s["urn"].split("::")[-2]) for s in steps] == [("create", MODEL_DEPLOYMENT_TYPE)]
     assert stack.resources() == []  # a preview creates nothing
 
 
@@ -106,7 +106,7 @@ def test_a_model_change_is_an_update_of_that_resource_only_applied_without_a_fai
     (stack.model_dir / "assets" / "retrained.txt").write_text("a new model version\n")
 
     steps = preview_steps(stack)
-    assert [(s["op"], s["urn"].split("::")[-2]) for s in steps] == [("update", MODEL_DEPLOYMENT)]
+    assert [(s["op"], s["urn"].split("::")[-2]) for s in steps] == [("update", MODEL_DEPLOYMENT_TYPE)]
     # The dynamic provider host reports only "some change"; the engine shows the changed inputs.
     changed = changed_keys(stack.pulumi("preview", "--diff").stdout)
     assert "model_hash" in changed and "model_version" in changed

@@ -46,7 +46,7 @@ from azureml.core.webservice.aks import AutoScaler, ContainerResourceRequirement
 from azureml.exceptions import ComputeTargetException, WebserviceException, WorkspaceException
 from fakes.sdk_update_rules import validate_update
 
-from deployment.azureml_sdk import AzureSdk
+from deployment.azureml.sdk import AzureSdk
 
 STATE_FILE_VARIABLE = "AMLGPU_FAKE_AZUREML_STATE"
 FAKE_HOST = "fake-aks.invalid"  # .invalid: never resolvable, so nothing mistakes it for Azure

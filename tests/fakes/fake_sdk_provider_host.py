@@ -24,7 +24,7 @@ if __name__ == "__main__":
 
     from fakes.azureml_sdk import file_backed_sdk
 
-    import deployment.azureml_backend
+    import deployment.azureml.backend
 
-    deployment.azureml_backend.real_sdk = file_backed_sdk
+    deployment.azureml.backend.real_sdk = file_backed_sdk
     runpy.run_module("pulumi.dynamic", run_name="__main__", alter_sys=True)

@@ -218,7 +218,7 @@ def test_an_explicit_name_suffix_is_used_as_is(model_dir: Path):
 def test_a_new_base_image_changes_the_v1_environment_hash_and_nothing_else(
     dev: ProgramRun, model_dir: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    import deployment.azure_environment as environment
+    import deployment.azure_common.environment as environment
 
     monkeypatch.setattr(
         environment, "GPU_BASE_IMAGE", "mcr.microsoft.com/azureml/openmpi5.0-cuda12.5-ubuntu22.04:20260101.v1"

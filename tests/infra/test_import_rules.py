@@ -25,8 +25,16 @@ OURS = {
 CONFIG = ("config", "config.*", "rules", "rules.*", "deployment.settings", "deployment.targets")
 COMPONENT_HELPERS = ("config", "config.types", "naming", "aliases", "rules", "rules.*")
 # What the v2 assets and the provider share: the content hash and the image's environment.
-SHARED_WITH_THE_PROVIDER = ("deployment.hashing", "deployment.azure_environment")
+SHARED_WITH_THE_PROVIDER = ("deployment.hashing", "deployment.azure_common.environment")
 AZURE_SDKS = ("pulumi", "pulumi_azure_native", "pulumi_kubernetes")
+# What a backend may use of deployment/'s core: the protocol, the spec and its value types.
+DEPLOYMENT_CORE = (
+    "deployment.backend",
+    "deployment.spec",
+    "deployment.settings",
+    "deployment.targets",
+    "deployment.hashing",
+)
 
 
 @dataclass(frozen=True)
@@ -42,10 +50,28 @@ LAYERS: dict[str, Layer] = {
         ("config/pulumi_config.py",), ("config.stack", "config.reader"), ("pulumi",)
     ),
     "config/": Layer(("config/*.py",), CONFIG),
-    "the provider and its backends (deployment/)": Layer(
+    # deployment/'s subpackages first: "deployment/*.py" below matches them too (fnmatch's `*`).
+    "the local backend (deployment/local/)": Layer(
+        ("deployment/local/*.py",),
+        (*DEPLOYMENT_CORE, "deployment.local", "deployment.local.*"),
+        ("azureml_inference_server_http", "gunicorn"),  # release_launcher.py, in the scoring env
+    ),
+    "the Azure ML backend (deployment/azureml/)": Layer(
+        ("deployment/azureml/*.py",),
+        (*DEPLOYMENT_CORE, "deployment.azureml.*", "deployment.azure_common.*"),
+    ),
+    "the ARM steps (deployment/arm/)": Layer(
+        ("deployment/arm/*.py",),
+        ("deployment.arm.*", "deployment.azure_common.auth", "deployment.azureml.sdk"),
+        ("requests", "yaml"),
+    ),
+    "what the Azure targets share (deployment/azure_common/)": Layer(
+        ("deployment/azure_common/*.py",), ("deployment.settings", "rules", "rules.*")
+    ),
+    "the provider, its resource and what every backend shares (deployment/)": Layer(
         ("deployment/*.py",),
         ("deployment", "deployment.*", "rules", "rules.*"),
-        ("pulumi", "requests", "yaml", "azureml_inference_server_http", "gunicorn"),
+        ("pulumi",),
     ),
     "reads of live Azure at preview": Layer(
         ("adopted_pool.py", "cluster_replacement.py"), CONFIG, ("pulumi", "pulumi_azure_native")
@@ -54,7 +80,7 @@ LAYERS: dict[str, Layer] = {
     "cost/": Layer(("cost/*.py",), (*CONFIG, "cost", "cost.*"), ("yaml",)),
     "the dynamic resources' declarations (the detach and drain steps)": Layer(
         ("compute_detachment.py", "v2/traffic_drain.py"),
-        ("deployment.compute_detach", "deployment.detach_provider", "deployment.drain_provider"),
+        ("deployment.arm.compute_detach", "deployment.detach_provider", "deployment.drain_provider"),
         AZURE_SDKS,
     ),
     "v1 and shared components": Layer(
@@ -94,7 +120,7 @@ LAYERS: dict[str, Layer] = {
     ),
 }
 # azureml-core only where the SDK is used, and there lazily (the program never imports it).
-AZUREML_ONLY_IN = ("deployment/azureml_*.py", "deployment/compute_detach.py")
+AZUREML_ONLY_IN = ("deployment/azureml/*.py", "deployment/arm/compute_detach.py")
 
 
 def _layer_of(relative: str) -> str | None:

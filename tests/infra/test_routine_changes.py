@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 import azure_base
-import deployment.azure_environment as azure_environment
+import deployment.azure_common.environment as azure_environment
 import v2.assets as v2_assets
 from config import ConfigError
 from harness.change_plan import ChangePlan

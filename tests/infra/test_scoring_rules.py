@@ -33,7 +33,7 @@ def scorer() -> ModuleType:
 
 
 def scorer_reads(scorer: ModuleType, environment: dict[str, str]):
-    return scorer.ScorerSettings.from_env({"AZUREML_MODEL_DIR": MODEL_ROOT, **environment})
+    return scorer.ScorerRuntimeSettings.from_env({"AZUREML_MODEL_DIR": MODEL_ROOT, **environment})
 
 
 def test_the_defaults_are_the_scorers(scorer: ModuleType):

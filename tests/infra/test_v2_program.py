@@ -17,11 +17,24 @@ from pulumi.runtime import rpc
 from config import ConfigError
 from deployment.hashing import tree_sha256
 from harness.program import (
+    ARM_DEPLOYMENT,
+    BLOB,
+    CLUSTER,
+    CODE_VERSION,
+    COMPUTE,
     DETACHMENT_TYPE,
+    DEVICE_PLUGIN,
+    ENDPOINT,
+    ENVIRONMENT_VERSION,
+    EXTENSION,
     FAKE_ENDPOINT_KEYS,
     FAKE_SUBSCRIPTION,
     FAKE_WORKSPACE_GUID,
+    INSTANCE_TYPE,
     MODEL_DEPLOYMENT_TYPE,
+    MODEL_VERSION,
+    NAMESPACE,
+    ONLINE_DEPLOYMENT,
     PROJECT_ROOT,
     TRAFFIC_DRAIN_TYPE,
     AzureMocks,
@@ -32,17 +45,10 @@ from harness.program import (
 )
 from v2.rollout import SPEC_TAG
 
-ML = "azure-native:machinelearningservices"
-CLUSTER = "azure-native:containerservice:ManagedCluster"
-EXTENSION = "azure-native:kubernetesconfiguration:Extension"
-NAMESPACE = "kubernetes:core/v1:Namespace"
-INSTANCE_TYPE = "kubernetes:amlarc.azureml.com/v1alpha1:InstanceType"
-DEVICE_PLUGIN = "kubernetes:apps/v1:DaemonSet"
-COMPUTE = f"{ML}:Compute"
-BLOB = "azure-native:storage:Blob"
-CODE, MODEL, ENVIRONMENT = f"{ML}:CodeVersion", f"{ML}:ModelVersion", f"{ML}:EnvironmentVersion"
-ENDPOINT, DEPLOYMENT = f"{ML}:OnlineEndpoint", f"{ML}:OnlineDeployment"
-TRAFFIC = "azure-native:resources:Deployment"
+ML = "azure-native:machinelearningservices"  # the module of the functions the mocks answer
+# The registered types, by this file's short names for them.
+CODE, MODEL, ENVIRONMENT = CODE_VERSION, MODEL_VERSION, ENVIRONMENT_VERSION
+DEPLOYMENT, TRAFFIC = ONLINE_DEPLOYMENT, ARM_DEPLOYMENT
 
 
 @pytest.fixture(scope="module")

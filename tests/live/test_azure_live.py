@@ -107,8 +107,8 @@ def _resource_group_exists(name: str) -> bool:
 
 
 def _credential() -> Any:
-    from deployment.azure_auth import resolve_auth
-    from deployment.azureml_sdk import real_sdk
+    from deployment.azure_common.auth import resolve_auth
+    from deployment.azureml.sdk import real_sdk
 
     return resolve_auth(real_sdk(), os.environ)  # azureml auth objects implement get_token
 

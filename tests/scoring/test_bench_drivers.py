@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bench.drivers import DriverError, LoadSpec, parse_wrk_summary, resolve_driver, run_load
-from deployment.inference_server import free_port
+from deployment.local.inference_server import free_port
 
 # `wrk -t1 -c8 -d2s --latency --timeout 30s -s post.lua` against azmlinfsrv 1.5.1 serving
 # a constant-answer entry script (since removed) with 2 workers, the 1-image JSON body (gunicorn answers

@@ -42,7 +42,7 @@ def held_out_pixels(held_out_digits: mnist.Dataset) -> np.ndarray:
 
 def loaded_scorer(model_dir: Path, **settings: Any) -> scorer.Scorer:
     loaded = scorer.Scorer(
-        scoring_settings.ScorerSettings(model_root=model_dir, warmup_batches=(1,), **settings)
+        scoring_settings.ScorerRuntimeSettings(model_root=model_dir, warmup_batches=(1,), **settings)
     )
     loaded.load()
     return loaded
@@ -323,10 +323,10 @@ def test_bad_forward_setting_names_key_and_allowed(tmp_path: Path) -> None:
         scoring_errors.SettingsError,
         match=r"SCORE_FORWARD: 'numpi' is not allowed \(allowed: auto, tensorflow, routed\)",
     ):
-        scoring_settings.ScorerSettings.from_env(
+        scoring_settings.ScorerRuntimeSettings.from_env(
             {"AZUREML_MODEL_DIR": str(tmp_path), "SCORE_FORWARD": "numpi"}
         )
-    settings = scoring_settings.ScorerSettings.from_env(
+    settings = scoring_settings.ScorerRuntimeSettings.from_env(
         {"AZUREML_MODEL_DIR": str(tmp_path), "SCORE_FORWARD": " TensorFlow "}
     )
     assert settings.forward == "tensorflow"
@@ -341,7 +341,7 @@ def test_load_limits_numpys_blas_pool_to_the_thread_setting(trained_model_dir: P
         "def blas():\n"
         "    return [p['num_threads'] for p in threadpoolctl.threadpool_info() if p['user_api'] == 'blas']\n"
         "before = blas()\n"
-        "s = scorer.Scorer(scoring_settings.ScorerSettings.from_env(os.environ)); s.load()\n"
+        "s = scorer.Scorer(scoring_settings.ScorerRuntimeSettings.from_env(os.environ)); s.load()\n"
         "print(json.dumps([before, blas(), s.forward_name]))\n"
     )
     env = {**os.environ, "AZUREML_MODEL_DIR": str(trained_model_dir), "SCORE_TF_THREADS": "1"}

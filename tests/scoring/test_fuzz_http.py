@@ -27,7 +27,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deployment.local_handle import LocalHandle
+from deployment.local.handle import LocalHandle
 from deployment.settings import ScoringSettings
 from harness.fuzz_cases import FLOAT32_CT, JSON_CT, MAX_BATCH, MAX_BODY, UINT8_CT, Case, cases, check_reply
 from harness.fuzz_wire import WorkerWatch, abuse_cases, check_abuse_reply, request_bytes, send, valid_uint8

@@ -16,12 +16,10 @@ import io
 import json
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import body_decoding
 import numpy as np
-import pytest
 import scoring_errors
 from flask import Request
 from hypothesis import HealthCheck, given, settings
@@ -46,6 +44,7 @@ from harness.fuzz_cases import (
 from model_service import score
 
 FUZZ_EXAMPLES_ENV = "FUZZ_EXAMPLES"
+WARMUP_BATCHES = "1"  # the `service` fixture's (conftest.py), with fuzz_cases' MAX_BATCH and MAX_BODY
 
 
 def fuzz_examples(default: int) -> int:
@@ -102,20 +101,6 @@ def test_any_content_type_header_selects_an_encoding_or_is_refused_by_name(heade
 
 # ---------------------------------------------------------------------------------------------
 # Level 2: the entry script over real werkzeug requests and the real model
-
-
-@pytest.fixture(scope="module")
-def service(trained_model_dir: Path) -> score.ScoringService:
-    service = score.ScoringService()
-    service.init(
-        {
-            "AZUREML_MODEL_DIR": str(trained_model_dir),
-            "SCORE_MAX_BATCH": str(MAX_BATCH),
-            "SCORE_MAX_BODY_BYTES": str(MAX_BODY),
-            "SCORE_WARMUP_BATCHES": "1",
-        }
-    )
-    return service
 
 
 class CountingStream(io.BytesIO):

@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 MAX_BATCH = 16
 MAX_BODY = 1_000_000
+WARMUP_BATCHES = "1,4"  # the `service` fixture's (conftest.py), with the limits above
 JSON_CT = "application/json"
 UINT8_CT = "application/octet-stream"
 FLOAT32_CT = "application/octet-stream; dtype=float32"
@@ -48,20 +49,6 @@ FLOAT32_CT = "application/octet-stream; dtype=float32"
 @pytest.fixture(scope="module")
 def held_out(held_out_digits: mnist.Dataset) -> mnist.Dataset:
     return held_out_digits
-
-
-@pytest.fixture(scope="module")
-def service(trained_model_dir: Path) -> score.ScoringService:
-    service = score.ScoringService()
-    service.init(
-        {
-            "AZUREML_MODEL_DIR": str(trained_model_dir),
-            "SCORE_MAX_BATCH": str(MAX_BATCH),
-            "SCORE_MAX_BODY_BYTES": str(MAX_BODY),
-            "SCORE_WARMUP_BATCHES": "1,4",
-        }
-    )
-    return service
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +90,7 @@ def call(service: score.ScoringService, req: Request) -> tuple[int, Any]:
 
 
 def test_settings_defaults_need_only_the_model_dir(tmp_path: Path) -> None:
-    settings = scoring_settings.ScorerSettings.from_env({"AZUREML_MODEL_DIR": str(tmp_path)})
+    settings = scoring_settings.ScorerRuntimeSettings.from_env({"AZUREML_MODEL_DIR": str(tmp_path)})
     assert settings.model_root == tmp_path
     assert settings.max_batch == scoring_settings.DEFAULT_MAX_BATCH
     assert settings.max_body_bytes == scoring_settings.DEFAULT_MAX_BODY_BYTES
@@ -111,7 +98,7 @@ def test_settings_defaults_need_only_the_model_dir(tmp_path: Path) -> None:
 
 
 def test_settings_read_from_the_mapping(tmp_path: Path) -> None:
-    settings = scoring_settings.ScorerSettings.from_env(
+    settings = scoring_settings.ScorerRuntimeSettings.from_env(
         {
             "AZUREML_MODEL_DIR": str(tmp_path),
             "SCORE_MAX_BATCH": "64",
@@ -125,12 +112,12 @@ def test_settings_read_from_the_mapping(tmp_path: Path) -> None:
 
 
 def test_tensorflow_gets_one_thread_per_worker_by_default(tmp_path: Path) -> None:
-    settings = scoring_settings.ScorerSettings.from_env({"AZUREML_MODEL_DIR": str(tmp_path)})
+    settings = scoring_settings.ScorerRuntimeSettings.from_env({"AZUREML_MODEL_DIR": str(tmp_path)})
     assert settings.tf_threads == 1
 
 
 def test_default_warmup_sizes_stay_within_the_batch_limit(tmp_path: Path) -> None:
-    settings = scoring_settings.ScorerSettings.from_env(
+    settings = scoring_settings.ScorerRuntimeSettings.from_env(
         {"AZUREML_MODEL_DIR": str(tmp_path), "SCORE_MAX_BATCH": "100"}
     )
     assert settings.warmup_batches == (1, 8, 100)  # the fixed sizes it allows, and the limit itself
@@ -142,21 +129,24 @@ def test_default_warmup_sizes_stay_within_the_batch_limit(tmp_path: Path) -> Non
     [(1, (1,)), (2, (1, 2)), (8, (1, 8)), (9, (1, 8, 9)), (256, (1, 8, 256)), (1024, (1, 8, 256, 1024))],
 )
 def test_default_warmup_covers_the_largest_allowed_batch(tmp_path: Path, max_batch: int, warmup) -> None:
-    settings = scoring_settings.ScorerSettings.from_env(
+    settings = scoring_settings.ScorerRuntimeSettings.from_env(
         {"AZUREML_MODEL_DIR": str(tmp_path), "SCORE_MAX_BATCH": str(max_batch)}
     )
     assert settings.warmup_batches == warmup
-    assert scoring_settings.ScorerSettings(model_root=tmp_path, max_batch=max_batch).warmup_batches == warmup
+    assert (
+        scoring_settings.ScorerRuntimeSettings(model_root=tmp_path, max_batch=max_batch).warmup_batches
+        == warmup
+    )
 
 
 def test_gpu_settings_default_to_not_required_and_a_minimum_gpu_batch_of_64(tmp_path: Path) -> None:
-    settings = scoring_settings.ScorerSettings.from_env({"AZUREML_MODEL_DIR": str(tmp_path)})
+    settings = scoring_settings.ScorerRuntimeSettings.from_env({"AZUREML_MODEL_DIR": str(tmp_path)})
     assert (settings.require_gpu, settings.gpu_min_batch) == (False, 64)
-    read = scoring_settings.ScorerSettings.from_env(
+    read = scoring_settings.ScorerRuntimeSettings.from_env(
         {"AZUREML_MODEL_DIR": str(tmp_path), "SCORE_REQUIRE_GPU": " TRUE ", "SCORE_GPU_MIN_BATCH": "0"}
     )
     assert (read.require_gpu, read.gpu_min_batch) == (True, 0)
-    off = scoring_settings.ScorerSettings.from_env(
+    off = scoring_settings.ScorerRuntimeSettings.from_env(
         {"AZUREML_MODEL_DIR": str(tmp_path), "SCORE_REQUIRE_GPU": "false"}
     )
     assert off.require_gpu is False
@@ -185,7 +175,7 @@ def test_bad_settings_name_key_value_and_allowed(
 ) -> None:
     environ = {"AZUREML_MODEL_DIR": str(tmp_path), **env} if env else {}
     with pytest.raises(scoring_errors.SettingsError) as caught:
-        scoring_settings.ScorerSettings.from_env(environ)
+        scoring_settings.ScorerRuntimeSettings.from_env(environ)
     for fragment in fragments:
         assert fragment in str(caught.value)
 
@@ -271,7 +261,7 @@ def test_load_sizes_tensorflows_thread_pools_before_it_starts_them(trained_model
     program = (
         "import os, tensorflow as tf\n"
         "import model_service.score, scorer, scoring_settings, device_setup\n"
-        "s = scorer.Scorer(scoring_settings.ScorerSettings.from_env(os.environ)); s.load()\n"
+        "s = scorer.Scorer(scoring_settings.ScorerRuntimeSettings.from_env(os.environ)); s.load()\n"
         "print(tf.config.threading.get_intra_op_parallelism_threads(),"
         " tf.config.threading.get_inter_op_parallelism_threads())\n"
     )
@@ -317,7 +307,7 @@ def test_devices_already_initialised_still_use_the_gpu_and_warn(caplog: pytest.L
 
 
 def test_scorer_is_not_ready_before_load(trained_model_dir: Path) -> None:
-    unloaded = scorer.Scorer(scoring_settings.ScorerSettings(model_root=trained_model_dir))
+    unloaded = scorer.Scorer(scoring_settings.ScorerRuntimeSettings(model_root=trained_model_dir))
     assert not unloaded.ready
     with pytest.raises(scoring_errors.NotReady):
         unloaded.predict(np.zeros((1, 784), np.float32))
@@ -327,7 +317,7 @@ def test_ready_turns_true_only_after_the_warm_up_has_run(
     trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     candidate = scorer.Scorer(
-        scoring_settings.ScorerSettings(model_root=trained_model_dir, warmup_batches=(1, 4))
+        scoring_settings.ScorerRuntimeSettings(model_root=trained_model_dir, warmup_batches=(1, 4))
     )
     calls: list[tuple[int, str, bool]] = []  # (batch, dtype, ready) at each forward call
     real_load_forward = scorer.load_forward
@@ -391,7 +381,7 @@ def test_load_without_serve_endpoint_is_a_clear_error(tmp_path: Path) -> None:
     import tensorflow as tf
 
     tf.saved_model.save(tf.Module(), str(tmp_path / "model"))
-    broken = scorer.Scorer(scoring_settings.ScorerSettings(model_root=tmp_path))
+    broken = scorer.Scorer(scoring_settings.ScorerRuntimeSettings(model_root=tmp_path))
     with pytest.raises(scoring_errors.ModelLoadError, match="has no 'serve' endpoint"):
         broken.load()
     assert not broken.ready
@@ -400,7 +390,7 @@ def test_load_without_serve_endpoint_is_a_clear_error(tmp_path: Path) -> None:
 def test_load_of_a_damaged_saved_model_is_a_clear_error(tmp_path: Path) -> None:
     _fake_saved_model(tmp_path / "model").joinpath("saved_model.pb").write_bytes(b"garbage")
     with pytest.raises(scoring_errors.ModelLoadError, match="cannot load the SavedModel in"):
-        scorer.Scorer(scoring_settings.ScorerSettings(model_root=tmp_path)).load()
+        scorer.Scorer(scoring_settings.ScorerRuntimeSettings(model_root=tmp_path)).load()
 
 
 # ---------------------------------------------------------------------------------------------

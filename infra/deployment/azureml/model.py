@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deployment.azureml_service import MODEL_HASH_TAG, model_id_of, owner_of
+from deployment.azureml.service import MODEL_HASH_TAG, model_id_of, owner_of
 from deployment.backend import Progress
 from deployment.spec import OWNER_TAG
 

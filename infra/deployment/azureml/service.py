@@ -11,7 +11,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from deployment.azureml_handle import AzureMlHandle
+from deployment.azureml.handle import AzureMlHandle
 from deployment.backend import Progress
 from deployment.spec import OWNER_TAG
 

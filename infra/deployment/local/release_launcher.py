@@ -5,7 +5,7 @@
 
 - it listens on 127.0.0.1 only (azmlinfsrv binds 0.0.0.0 and has no host option);
 - with `--shared-fd N` its gunicorn also accepts on the inherited listening socket N, the local
-  service's scoring port, which the front door (local_door.py) holds for the life of the service
+  service's scoring port, which the front door (front_door.py) holds for the life of the service
   and every release shares; `--port` stays the release's own port (health probes, benchmarks);
 - a client cannot hold a worker: the kernel hands a connection over only once it has sent
   something (TCP_DEFER_ACCEPT), one that stayed silent all that time gets a 408 at once, and a
@@ -16,7 +16,7 @@
 
 Runs with the scoring environment's interpreter (gunicorn, azureml-inference-server-http); used
 by the local backend, the tests and the benchmarks alike; the values come from
-deployment/inference_server.py, which builds this command line.
+deployment/local/inference_server.py, which builds this command line.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Start the local service's front door (local_door.py) and borrow its listening socket.
+"""Start the local service's front door (front_door.py) and borrow its listening socket.
 
 The door is started with the scoring interpreter from a copy in the service directory, and
 publishes its bound port in a ready file; `listening_socket` receives the scoring port's socket
@@ -16,10 +16,13 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from deployment.inference_server import NotHealthy, tail
-from deployment.process import ProcessRecord, environment_for_child, is_running, start_detached, stop
+from deployment.local.inference_server import NotHealthy, tail
+from deployment.local.process import ProcessRecord, environment_for_child, is_running, start_detached, stop
 
-DOOR_SOURCE = Path(__file__).with_name("local_door.py")
+DOOR_SOURCE = Path(__file__).with_name("front_door.py")
+# The copy keeps the name it had before deployment/ had subpackages: a service dir looks the same
+# whichever version of the backend started its door.
+DOOR_COPY = "local_door.py"
 READY_FILE = "door.json"
 FD_SOCKET = "door.sock"
 LOG_FILE = "door.log"
@@ -27,13 +30,13 @@ START_TIMEOUT_S = 15.0
 _POLL_S = 0.02
 
 
-def start(
+def start_door(
     service_dir: Path, service_file: Path, python: Path, environ: Mapping[str, str]
 ) -> tuple[ProcessRecord, int]:
     """Start the door on a free loopback port, watching the release recorded in `service_file`;
     returns its process and the port. Raises NotHealthy (with its log) when it does not publish
     its port in time."""
-    script = service_dir / DOOR_SOURCE.name
+    script = service_dir / DOOR_COPY
     shutil.copyfile(DOOR_SOURCE, script)
     ready = service_dir / READY_FILE
     argv = [str(python), "-I", str(script), "--ready-file", str(ready)]
@@ -54,7 +57,7 @@ def start(
 
 
 @contextlib.contextmanager
-def listening_socket(service_dir: Path) -> Iterator[socket.socket]:
+def borrow(service_dir: Path) -> Iterator[socket.socket]:
     """The scoring port's listening socket, received from the running door; closed on exit
     (a release started meanwhile keeps its own copy)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as channel:

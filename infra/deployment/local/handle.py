@@ -7,8 +7,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from deployment.local_release import Release
-from deployment.process import ProcessRecord
+from deployment.local.process import ProcessRecord
+from deployment.local.release import Release
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,11 @@
         service.json       the handle (LocalHandle): door process, port, active release
         door.json          the door's bound port, written by the door once it listens
         door.sock          where a release's starter gets the scoring port's socket (0600)
-        local_door.py      a copy of the front door, so a running service needs no checkout
+        local_door.py      a copy of the front door (front_door.py), so a running service needs no checkout
         door.log
-        releases/<id>/     one per running release (local_release.py)
+        releases/<id>/     one per running release (release.py)
 
-The scoring URI's port is held by the front door (local_door.py) for the service's life; each
+The scoring URI's port is held by the front door (front_door.py) for the service's life; each
 release's inference server accepts on that very socket (besides a private port for its health
 probe), so clients talk to azmlinfsrv itself. An update starts the new release beside the old
 one on the same socket, waits until every worker is warm, then stops the old one gracefully (it
@@ -31,16 +31,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from deployment import inference_server, local_front, local_release
 from deployment.backend import DeploymentFailed, LiveDeployment, Progress
-from deployment.inference_server import NotHealthy
-from deployment.local_handle import LocalHandle
-from deployment.local_release import Release, ReleaseFailed
-from deployment.process import ProcessRecord, is_running, stop
+from deployment.local import inference_server, listening_socket
+from deployment.local import release as releases
+from deployment.local.handle import LocalHandle
+from deployment.local.inference_server import NotHealthy
+from deployment.local.process import ProcessRecord, is_running, stop
+from deployment.local.release import Release, ReleaseFailed
 from deployment.spec import DeploymentSpec
 from deployment.targets import LocalTarget
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]  # infra/deployment/local/backend.py
 DEFAULT_STATE_DIR = PROJECT_ROOT / ".state" / "local-deployments"
 DEFAULT_PYTHON = PROJECT_ROOT / ".venv-scoring" / "bin" / "python"
 HEALTH_TIMEOUT_ENV = "AMLGPU_LOCAL_HEALTH_TIMEOUT_S"
@@ -140,7 +141,7 @@ class LocalBackend:
         door: ProcessRecord | None = None
         try:
             service_file = service_dir / SERVICE_FILE
-            door, port = local_front.start(service_dir, service_file, self.python, self._environ)
+            door, port = listening_socket.start_door(service_dir, service_file, self.python, self._environ)
             release = self._start_release(spec, service_dir, progress, warm_workers=0)
             if not inference_server.probe(port):
                 raise NotHealthy("the service does not answer on its scoring port")
@@ -242,8 +243,8 @@ class LocalBackend:
             progress(f"{spec.service_name}: auth {spec.settings.auth!r} is AKS-only; locally: loopback only")
         progress(f"{spec.service_name}: starting azmlinfsrv for {spec.model_name}:{spec.model_version}")
         try:
-            with local_front.listening_socket(service_dir) as listener:
-                release = local_release.start(
+            with listening_socket.borrow(service_dir) as listener:
+                release = releases.start(
                     spec,
                     service_dir / "releases",
                     python=self.python,
@@ -254,9 +255,7 @@ class LocalBackend:
         except (DeploymentFailed, OSError) as error:
             raise ReleaseFailed(str(error), "") from error
         try:
-            seconds = local_release.wait_healthy(
-                release, self.health_timeout_s, progress, workers=warm_workers
-            )
+            seconds = releases.wait_healthy(release, self.health_timeout_s, progress, workers=warm_workers)
         except BaseException as error:
             logs = inference_server.tail(release.log_path, LOG_TAIL_LINES)
             stop(release.process)
@@ -273,7 +272,7 @@ class LocalBackend:
         service = _read_json(service_dir / SERVICE_FILE)
         if service and "door" in service:
             records.append(ProcessRecord.from_dict(service["door"]))
-        for release_file in sorted(service_dir.glob(f"releases/*/{local_release.RELEASE_FILE}")):
+        for release_file in sorted(service_dir.glob(f"releases/*/{releases.RELEASE_FILE}")):
             data = _read_json(release_file)
             if data:
                 records.append(Release.from_dict(data).process)

@@ -1,6 +1,6 @@
 """The local service's front door: the scoring port itself, held for the life of the service.
 
-    python -I local_door.py --ready-file R --fd-socket S [--service-file F] [--port N]
+    python -I front_door.py --ready-file R --fd-socket S [--service-file F] [--port N]
 
 It binds 127.0.0.1 (a free port unless --port), listens, and hands that listening socket to
 whoever connects to the Unix socket S (mode 0600: this user only) as SCM_RIGHTS. The backend

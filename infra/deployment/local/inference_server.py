@@ -2,7 +2,7 @@
 
 Standard library only, so it imports in both environments (the scoring one has no pulumi). The
 command line (`command`), the health wait (`wait_healthy`, raising `NotHealthy`), the probe and the
-log tail are what local_release.py, local_front.py and local_backend.py run; tests, benchmarks
+log tail are what release.py, listening_socket.py and backend.py run; tests, benchmarks
 and the GPU check start their own servers with the same command through
 `harness.server.InferenceServer`, which raises the same `NotHealthy`.
 

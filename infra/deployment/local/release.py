@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deployment import inference_server
 from deployment.backend import DeploymentFailed
 from deployment.hashing import tree_files, tree_sha256
-from deployment.process import ProcessRecord, environment_for_child, is_running, start_detached
+from deployment.local import inference_server
+from deployment.local.process import ProcessRecord, environment_for_child, is_running, start_detached
 from deployment.spec import DeploymentSpec
 
 RELEASE_FILE = "release.json"

@@ -18,7 +18,7 @@ delete-before-replace of the attach does) then fails until those objects are del
 attach how-to). So after a v1 detach, `remove_legacy_router` deletes exactly those objects
 through the cluster's Kubernetes API, each 404 meaning already gone.
 
-The ARM token comes from the credentials the v1 backend uses (deployment/azure_auth.py), found
+The ARM token comes from the credentials the v1 backend uses (deployment/azure_common/auth.py), found
 per call and never stored; the kubeconfig is a secret input of the resource.
 """
 
@@ -183,8 +183,8 @@ def _write(directory: str, name: str, data_b64: str) -> str:
 
 
 def _retry_after(response: requests.Response, default_s: float) -> float:
-    with contextlib.suppress(TypeError, ValueError):
-        return max(0.0, float(response.headers.get("Retry-After")))  # type: ignore[arg-type]
+    with contextlib.suppress(ValueError):  # absent ("") or not a number of seconds
+        return max(0.0, float(response.headers.get("Retry-After", "")))
     return default_s
 
 
@@ -227,9 +227,9 @@ class DetachRequest:
 
 
 def arm_headers(environ: Mapping[str, str]) -> dict[str, str]:
-    """An ARM bearer header from the first credential that works (deployment/azure_auth.py)."""
-    from deployment.azure_auth import resolve_auth
-    from deployment.azureml_sdk import real_sdk
+    """An ARM bearer header from the first credential that works (deployment/azure_common/auth.py)."""
+    from deployment.azure_common.auth import resolve_auth
+    from deployment.azureml.sdk import real_sdk
 
     return dict(resolve_auth(real_sdk(), environ).get_authentication_header())
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from deployment.compute_detach import (
+from deployment.arm.compute_detach import (
     ARM,
     HTTP_TIMEOUT_S,
     POLL_INTERVAL_S,

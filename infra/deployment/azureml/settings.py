@@ -27,7 +27,7 @@ def deploy_configuration_arguments(settings: ServiceSettings, tags: Mapping[str,
         "gpu_cores": settings.gpu_cores,
         **_auth_arguments(settings),
         "scoring_timeout_ms": settings.scoring_timeout_ms,
-        "replica_max_concurrent_requests": settings.max_concurrent_requests_per_replica,
+        "replica_max_concurrent_requests": settings.concurrent_requests,
         "tags": dict(tags),
     }
     arguments.update(_scaling_arguments(settings))
@@ -70,8 +70,8 @@ def settings_update_arguments(old: ServiceSettings, new: ServiceSettings) -> dic
         ("scoring_timeout_ms", old.scoring_timeout_ms, new.scoring_timeout_ms),
         (
             "replica_max_concurrent_requests",
-            old.max_concurrent_requests_per_replica,
-            new.max_concurrent_requests_per_replica,
+            old.concurrent_requests,
+            new.concurrent_requests,
         ),
     ):
         if old_value != new_value:
@@ -117,7 +117,7 @@ def live_settings(service: Any, configured: ServiceSettings) -> dict[str, Any]:
         "auth": auth_of(service),
         "scoring_timeout_ms": read(service, "scoring_timeout_ms", configured.scoring_timeout_ms),
         "max_concurrent_requests_per_replica": read(
-            service, "max_concurrent_requests_per_container", configured.max_concurrent_requests_per_replica
+            service, "max_concurrent_requests_per_container", configured.concurrent_requests
         ),
     }
 

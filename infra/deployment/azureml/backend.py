@@ -8,14 +8,14 @@
     delete  service.delete(); not found is success; a service that is not ours is never touched
 
 Nothing is resolved in `__init__`: the provider constructs `AzureMlBackend()` at call time and
-the credentials (azure_auth.py) and the SDK are looked up per operation, so nothing the SDK
+the credentials (azure_common/auth.py) and the SDK are looked up per operation, so nothing the SDK
 pickles into state holds a credential or a client.
 
-Ownership (azureml_service.py): a service of the same name without our deployment id is someone
+Ownership (service.py): a service of the same name without our deployment id is someone
 else's: create refuses it, read reports ours as gone, update refuses, delete leaves it alone.
 
 Tests hand in autospecced azureml-core classes (`AzureMlBackend(sdk=...)`); the provider never
-does, so production always calls the real azureml-core (azureml_sdk.py).
+does, so production always calls the real azureml-core (sdk.py).
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deployment.azure_auth import resolve_auth
-from deployment.azure_environment import build_environment, build_inference_config, server_variables
-from deployment.azureml_handle import AzureMlHandle
-from deployment.azureml_model import registered_model
-from deployment.azureml_sdk import AzureSdk, real_sdk
-from deployment.azureml_service import (
+from deployment.azure_common.auth import resolve_auth
+from deployment.azure_common.environment import build_environment, build_inference_config, server_variables
+from deployment.azureml.handle import AzureMlHandle
+from deployment.azureml.model import registered_model
+from deployment.azureml.sdk import AzureSdk, real_sdk
+from deployment.azureml.service import (
     DEPLOYMENT_ID_TAG,
     HEALTHY,
     LOG_TAIL_LINES,
@@ -45,7 +45,7 @@ from deployment.azureml_service import (
     service_tags,
     wait_until_terminal,
 )
-from deployment.azureml_settings import (
+from deployment.azureml.settings import (
     auth_of,
     deploy_configuration_arguments,
     live_settings,
