@@ -87,7 +87,7 @@ class Scorer:
             allow_numpy=settings.forward == "auto" and not on_gpu,
             route_from=settings.gpu_min_batch if routed else None,
         )
-        warmed = warm_up(forward, settings.warmup_batches, settings.max_batch)
+        warmed = warm_up(forward, settings.warmup_sizes, settings.max_batch)
         self.model_dir, self.device, self.device_report = model_dir, device, report
         self.warmed_batches = warmed
         self._forward = forward  # ready from here on, warm

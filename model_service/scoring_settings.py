@@ -60,7 +60,7 @@ class ScorerRuntimeSettings:
     model_root: Path
     max_batch: int = DEFAULT_MAX_BATCH
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    warmup_batches: tuple[int, ...] = None  # type: ignore[assignment]  # None: default_warmup_batches
+    warmup_batches: tuple[int, ...] | None = None  # None: default_warmup_batches (warmup_sizes)
     tf_threads: int = DEFAULT_TF_THREADS
     forward: str = DEFAULT_FORWARD
     require_gpu: bool = DEFAULT_REQUIRE_GPU
@@ -77,12 +77,17 @@ class ScorerRuntimeSettings:
             raise SettingsError(f"{ENV_REQUIRE_GPU}: {value!r} is not allowed (allowed: {allowed})")
         _check_range(ENV_MAX_BATCH, self.max_batch, _MAX_BATCH_RANGE)
         _check_range(ENV_GPU_MIN_BATCH, self.gpu_min_batch, _GPU_MIN_BATCH_RANGE)
-        if self.warmup_batches is None:
-            object.__setattr__(self, "warmup_batches", default_warmup_batches(self.max_batch))
         _check_range(ENV_TF_THREADS, self.tf_threads, _TF_THREADS_RANGE)
         _check_range(ENV_MAX_BODY_BYTES, self.max_body_bytes, _MAX_BODY_RANGE)
-        for size in self.warmup_batches:
+        for size in self.warmup_sizes:
             _check_range(ENV_WARMUP_BATCHES, size, (1, self.max_batch))
+
+    @property
+    def warmup_sizes(self) -> tuple[int, ...]:
+        """The batch sizes warmed up before the scorer is ready: the set ones, else the defaults."""
+        if self.warmup_batches is None:
+            return default_warmup_batches(self.max_batch)
+        return self.warmup_batches
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ScorerRuntimeSettings:

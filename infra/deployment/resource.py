@@ -30,7 +30,7 @@ class ModelDeploymentArgs:
     target: LocalTarget | AzureTarget  # AzureTarget fields may be pulumi Outputs
     settings: ServiceSettings
     scoring: ScoringSettings = field(default_factory=ScoringSettings)
-    model_name: str  # no default here: the one default is the stack config's (config_types)
+    model_name: str  # no default here: the one default is the stack config's (config/types.py)
     model_dir: str
     source_dir: str  # model_service/
     entry_script: str = "score.py"

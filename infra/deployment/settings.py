@@ -1,6 +1,6 @@
 """What a deployment runs on and how it is sized: plain, frozen, serializable values.
 
-The field defaults are the stack config's defaults. `config_service.py` and `config_scoring.py`
+The field defaults are the stack config's defaults. `config/service.py` and `config/scoring.py`
 build these from the stack config; `resource.py` carries them into the provider's inputs
 (`to_dict`), and the provider reads them back (`from_dict`). The ranges live in `rules/values.py`
 and `rules/scoring.py`, checked by both the stack config and the provider's `check`; combinations

@@ -61,7 +61,7 @@ def measure(model_dir: Path, max_batch: int) -> dict[str, Any]:
         route_from=settings.gpu_min_batch if on_gpu else None,
     )
     lap("model_load_s")
-    warmed = scorer.warm_up(forward, settings.warmup_batches, settings.max_batch)
+    warmed = scorer.warm_up(forward, settings.warmup_sizes, settings.max_batch)
     lap("warm_up_s")
     return {
         **steps,

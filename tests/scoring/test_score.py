@@ -94,7 +94,7 @@ def test_settings_defaults_need_only_the_model_dir(tmp_path: Path) -> None:
     assert settings.model_root == tmp_path
     assert settings.max_batch == scoring_settings.DEFAULT_MAX_BATCH
     assert settings.max_body_bytes == scoring_settings.DEFAULT_MAX_BODY_BYTES
-    assert settings.warmup_batches == scoring_settings.DEFAULT_WARMUP_BATCHES
+    assert settings.warmup_sizes == scoring_settings.DEFAULT_WARMUP_BATCHES
 
 
 def test_settings_read_from_the_mapping(tmp_path: Path) -> None:
@@ -107,7 +107,7 @@ def test_settings_read_from_the_mapping(tmp_path: Path) -> None:
             "SCORE_TF_THREADS": "2",
         }
     )
-    assert (settings.max_batch, settings.max_body_bytes, settings.warmup_batches) == (64, 4096, (1, 32, 64))
+    assert (settings.max_batch, settings.max_body_bytes, settings.warmup_sizes) == (64, 4096, (1, 32, 64))
     assert settings.tf_threads == 2
 
 
@@ -120,8 +120,8 @@ def test_default_warmup_sizes_stay_within_the_batch_limit(tmp_path: Path) -> Non
     settings = scoring_settings.ScorerRuntimeSettings.from_env(
         {"AZUREML_MODEL_DIR": str(tmp_path), "SCORE_MAX_BATCH": "100"}
     )
-    assert settings.warmup_batches == (1, 8, 100)  # the fixed sizes it allows, and the limit itself
-    assert 256 not in settings.warmup_batches
+    assert settings.warmup_sizes == (1, 8, 100)  # the fixed sizes it allows, and the limit itself
+    assert 256 not in settings.warmup_sizes
 
 
 @pytest.mark.parametrize(
@@ -132,9 +132,9 @@ def test_default_warmup_covers_the_largest_allowed_batch(tmp_path: Path, max_bat
     settings = scoring_settings.ScorerRuntimeSettings.from_env(
         {"AZUREML_MODEL_DIR": str(tmp_path), "SCORE_MAX_BATCH": str(max_batch)}
     )
-    assert settings.warmup_batches == warmup
+    assert settings.warmup_sizes == warmup
     assert (
-        scoring_settings.ScorerRuntimeSettings(model_root=tmp_path, max_batch=max_batch).warmup_batches
+        scoring_settings.ScorerRuntimeSettings(model_root=tmp_path, max_batch=max_batch).warmup_sizes
         == warmup
     )
 
