@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 import yaml
-from fakes.azureml_sdk import STATE_FILE_VARIABLE, FakeAzureMl, default_state
+from fakes.azureml_sdk import STATE_FILE_VARIABLE, FakeAzureMl, write_state_file
 from fakes.fake_sdk_provider_host import FAKE_SDK_HOST
 from pulumi.runtime import rpc
 
@@ -225,8 +225,7 @@ AZURE_TARGET = {
 def test_the_provider_never_prints_keys_or_credentials(model_dir: Path, tmp_path: Path) -> None:
     news = local_stack_inputs({"model": {"name": "mnist-dnn", "dir": str(model_dir)}}, stack="dev")
     news["target"] = dict(AZURE_TARGET)
-    state_file = tmp_path / "fake-azureml.json"
-    state_file.write_text(json.dumps(default_state(**AZURE_TARGET)))
+    state_file = write_state_file(tmp_path / "fake-azureml.json", AZURE_TARGET)
     fake = FakeAzureMl(state_file=state_file)
     extra_env = {STATE_FILE_VARIABLE: str(state_file)}
     errors: list[str] = []

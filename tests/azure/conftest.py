@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from azure_cases import CONDA_FILE, DEV_SETTINGS, SP_ENVIRON, WORKSPACE, Progress
-from fakes.azureml_sdk import FakeAzureMl, default_state
+from fakes.azureml_sdk import FakeAzureMl, state_for
 from specs import build_spec
 
 from deployment.azureml.backend import AzureMlBackend
@@ -19,14 +19,7 @@ from deployment.spec import DeploymentSpec
 
 @pytest.fixture
 def fake() -> FakeAzureMl:
-    return FakeAzureMl(
-        state=default_state(
-            subscription_id=WORKSPACE["subscription_id"],
-            resource_group=WORKSPACE["resource_group"],
-            workspace_name=WORKSPACE["workspace_name"],
-            compute_name=WORKSPACE["compute_name"],
-        )
-    )
+    return FakeAzureMl(state=state_for(WORKSPACE))
 
 
 @pytest.fixture

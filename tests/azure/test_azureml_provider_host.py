@@ -7,14 +7,13 @@ and checks what the pickled provider did from outside the host.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from azure_cases import CONDA_FILE, DEV_SETTINGS, assert_no_secret
-from fakes.azureml_sdk import STATE_FILE_VARIABLE, FakeAzureMl, default_state
+from fakes.azureml_sdk import STATE_FILE_VARIABLE, FakeAzureMl, write_state_file
 from fakes.fake_sdk_provider_host import FAKE_SDK_HOST
 from specs import build_spec, content_fields
 
@@ -34,18 +33,7 @@ TARGET = {
 
 @pytest.fixture
 def fake_file(tmp_path: Path) -> Path:
-    state_file = tmp_path / "fake-azureml.json"
-    state_file.write_text(
-        json.dumps(
-            default_state(
-                subscription_id=TARGET["subscription_id"],
-                resource_group=TARGET["resource_group"],
-                workspace_name=TARGET["workspace_name"],
-                compute_name=TARGET["compute_name"],
-            )
-        )
-    )
-    return state_file
+    return write_state_file(tmp_path / "fake-azureml.json", TARGET)
 
 
 @pytest.fixture
@@ -147,17 +135,7 @@ def test_the_dev_stack_program_deploys_through_the_host(tmp_path: Path):
     news = local_stack_inputs({"model": {"name": "mnist-dnn", "dir": str(model)}}, stack="dev")
     target = news["target"]
     assert news["backend"] == "azureml"
-    state_file = tmp_path / "fake-azureml.json"
-    state_file.write_text(
-        json.dumps(
-            default_state(
-                subscription_id=target["subscription_id"],
-                resource_group=target["resource_group"],
-                workspace_name=target["workspace_name"],
-                compute_name=target["compute_name"],
-            )
-        )
-    )
+    state_file = write_state_file(tmp_path / "fake-azureml.json", target)
     fake = FakeAzureMl(state_file=state_file)
     extra_env = {STATE_FILE_VARIABLE: str(state_file)}
 

@@ -22,7 +22,7 @@ from typing import Any
 import dill
 import pytest
 import requests
-from fakes.azureml_sdk import STATE_FILE_VARIABLE, FakeAzureMl, default_state
+from fakes.azureml_sdk import STATE_FILE_VARIABLE, FakeAzureMl, write_state_file
 from fakes.fake_sdk_provider_host import FAKE_SDK_HOST
 from pulumi.runtime._serialization import _deserialize
 
@@ -108,17 +108,7 @@ def test_an_old_azure_state_refreshes_and_destroys_through_the_host(tmp_path: Pa
     state = _state("dev", MODEL_DEPLOYMENT_TYPE)
     outputs = state["outputs"]
     handle = outputs["live"]["handle"]
-    fake_file = tmp_path / "fake-azureml.json"
-    fake_file.write_text(
-        json.dumps(
-            default_state(
-                subscription_id=handle["subscription_id"],
-                resource_group=handle["resource_group"],
-                workspace_name=handle["workspace_name"],
-                compute_name=handle["compute_name"],
-            )
-        )
-    )
+    fake_file = write_state_file(tmp_path / "fake-azureml.json", handle)
     fake = FakeAzureMl(state_file=fake_file)
     owner_tags = {OWNER_TAG: handle["owner"], state["deployment_id_tag"]: handle["deployment_id"]}
     fake.add_foreign_service(state["id"], tags=owner_tags)  # the service that old `up` created

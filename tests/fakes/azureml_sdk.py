@@ -29,6 +29,7 @@ import copy
 import json
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from unittest.mock import create_autospec
@@ -80,6 +81,20 @@ def default_state(
         "deleted_services": [],
         "wait_timeouts": [],  # timeout_sec of every wait_for_deployment call
     }
+
+
+WORKSPACE_KEYS = ("subscription_id", "resource_group", "workspace_name", "compute_name")
+
+
+def state_for(target: Mapping[str, Any]) -> dict[str, Any]:
+    """default_state for the workspace and compute a deployment target (or a handle) names."""
+    return default_state(**{key: target[key] for key in WORKSPACE_KEYS})
+
+
+def write_state_file(path: Path, target: Mapping[str, Any]) -> Path:
+    """A fake workspace file (AMLGPU_FAKE_AZUREML_STATE) holding `target`'s workspace and compute."""
+    path.write_text(json.dumps(state_for(target)))
+    return path
 
 
 class FakeAzureMl:
