@@ -143,14 +143,16 @@ def _dependent_replacements(
                     for key, deps in resource.property_dependencies.items()
                     if any(d in replaced for d in deps)
                 }
-                hit = bool(unknown) and _replaces_with_unknown(resource, new[urn].inputs, unknown)
+                hit = bool(unknown) and replaces_if_unknown(resource, new[urn].inputs, unknown)
             if hit:
                 replaced.add(urn)
                 ops[urn] = "replace"
                 todo.append(urn)
 
 
-def _replaces_with_unknown(resource: Registration, new_inputs: Mapping[str, Any], unknown: set[str]) -> bool:
+def replaces_if_unknown(resource: Registration, new_inputs: Mapping[str, Any], unknown: set[str]) -> bool:
+    """Whether the resource's provider replaces it when the `unknown` top-level inputs are not
+    known yet (the engine's dependent-replacement diff)."""
     inputs = {k: (UNKNOWN if k in unknown else v) for k, v in new_inputs.items()}
     if resource.type == KUBERNETES_PROVIDER:
         # pulumi-kubernetes' DiffConfig: "We can't tell for sure if a computed value has changed,

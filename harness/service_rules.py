@@ -15,9 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pulumi.runtime import rpc
-
-from harness.change_plan import ASSET_VERSION_TYPES, ChangePlan
+from harness.change_plan import ASSET_VERSION_TYPES, ChangePlan, plain
 from harness.deployed import DEPLOYMENT, served_traffic
 from harness.program import COMPUTE, DETACHMENT_TYPE, ENDPOINT, TRAFFIC_DRAIN_TYPE, Registration
 
@@ -172,5 +170,4 @@ def _name(urn: str) -> str:
 
 
 def _unwrapped(registration: Registration, key: str) -> object:
-    value = registration.inputs.get(key)
-    return rpc.unwrap_rpc_secret(value) if rpc.is_rpc_secret(value) else value
+    return plain(registration.inputs.get(key))

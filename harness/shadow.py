@@ -26,7 +26,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.change_plan import DYNAMIC_PROVIDERS, UNKNOWN, dynamic_diff, plain, replaces_on, under
+from harness.change_plan import plain, replaces_if_unknown
 from harness.program import ProgramRun, Registration
 
 PROVIDER_PREFIX = "pulumi:providers:"
@@ -115,7 +115,7 @@ def shadow_spec(run: ProgramRun, log: Path) -> list[dict[str, Any]]:
             for key, urns in resource.property_dependencies.items()
         }
         inputs = {k: _json(v) for k, v in plain(resource.inputs).items() if k != "__provider"}
-        replace_when = [key for key in inputs if _replace_key(resource, key)]
+        replace_when = [key for key in inputs if replaces_if_unknown(resource, plain(resource.inputs), {key})]
         provider = providers.get(resource.provider.rsplit("::", 1)[0])
         if provider is not None:
             inputs["shadow_provider_deps"] = provider.name
@@ -159,13 +159,6 @@ def read_log(log: Path) -> list[tuple[str, str]]:
 
 def _shadow_name(resource: Registration) -> str:
     return resource.urn.rsplit("::", 1)[-1]
-
-
-def _replace_key(resource: Registration, key: str) -> bool:
-    if resource.type in DYNAMIC_PROVIDERS:  # the program's own providers decide: ask them
-        olds = {k: v for k, v in plain(resource.inputs).items() if k != "__provider"}
-        return bool(dynamic_diff(resource, olds, {**olds, key: UNKNOWN}).replaces)
-    return replaces_on(resource, key) or any(under(pattern, key) for pattern in resource.replace_on_changes)
 
 
 def _json(value: Any) -> Any:

@@ -62,19 +62,14 @@ def declare_azure_base(cfg: StackConfig, source: Mapping[str, Any], environ: Map
         cluster_opts = pulumi.ResourceOptions(providers=[adopted_subscription])
         invoke_opts = pulumi.InvokeOptions(provider=adopted_subscription)
     adopted_pool = None
+    reads = AzureReads(invoke_opts)
+    group = existing.resource_group if existing else names.resource_group
     if cfg.cluster.existing is not None:
-        adopted_pool = read_adopted_pool(
-            cfg,
-            subscription,
-            existing.resource_group if existing else names.resource_group,
-            existing.name if existing else names.workspace,
-            AzureReads(invoke_opts),
-        )
+        workspace_name = existing.name if existing else names.workspace
+        adopted_pool = read_adopted_pool(cfg, subscription, group, workspace_name, reads)
         cfg = with_adopted_pool(cfg, adopted_pool)
         check_adopted_fit(source, cfg, adopted_pool)
     else:
-        reads = AzureReads(invoke_opts)
-        group = existing.resource_group if existing else names.resource_group
         check_cluster_not_replaced(cfg, group, names.cluster, GPU_POOL_NAME, reads.cluster, pulumi.log.warn)
     # Before any resource: GPUs per phase, surge nodes, the vCPU quota (checked with credentials).
     other_pool_nodes = adopted_pool.other_pool_nodes if adopted_pool is not None else 0
